@@ -1,0 +1,218 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// Config is the whole daemon configuration. The toml tags are the keys of the
+// file; docs/config.md describes each one.
+type Config struct {
+	ShutdownTimeout Duration   `toml:"shutdown_timeout"` // time to drain actors and flush the producer on SIGTERM
+	Log             Log        `toml:"log"`
+	Kafka           Kafka      `toml:"kafka"`
+	EmbeddedBroker  Embedded   `toml:"embedded"` // used only when Kafka.Brokers is empty
+	Plugins         Plugins    `toml:"plugins"`
+	Topics          []Topic    `toml:"topics"`
+	Pipelines       []Pipeline `toml:"pipelines"`
+	Sources         []Source   `toml:"sources"`
+}
+
+// Log configures the daemon's logger.
+type Log struct {
+	Level  LogLevel  `toml:"level"`
+	Format LogFormat `toml:"format"`
+}
+
+// Kafka configures the client of an external cluster.
+type Kafka struct {
+	Brokers     []string     `toml:"brokers"` // "host:port"; empty means the embedded broker
+	ClientID    string       `toml:"client_id"`
+	Version     KafkaVersion `toml:"version"`
+	DialTimeout Duration     `toml:"dial_timeout"`
+	TLS         ClientTLS    `toml:"tls"`
+	SASL        SASL         `toml:"sasl"`
+}
+
+// ClientTLS configures TLS to the brokers. Paths are relative to the working
+// directory.
+type ClientTLS struct {
+	Enabled            bool   `toml:"enabled"`
+	CAFile             string `toml:"ca_file"`   // "" = system roots
+	CertFile           string `toml:"cert_file"` // client certificate, with KeyFile
+	KeyFile            string `toml:"key_file"`
+	ServerName         string `toml:"server_name"` // "" = host of the broker address
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+}
+
+// SASL configures SASL authentication. Mechanism NoSASL disables it.
+type SASL struct {
+	Mechanism SASLMechanism `toml:"mechanism"`
+	Username  string        `toml:"username"`
+	Password  string        `toml:"password"`
+}
+
+// Embedded configures the in-process broker started when no brokers are set.
+type Embedded struct {
+	Listen     string    `toml:"listen"`   // "host:port"
+	DataDir    string    `toml:"data_dir"` // "" = in memory only
+	SyncWrites bool      `toml:"sync_writes"`
+	TLS        ServerTLS `toml:"tls"`
+	SASL       SASL      `toml:"sasl"` // the one user clients must authenticate as
+}
+
+// ServerTLS is the embedded broker's certificate; TLS is served when both
+// files are set.
+type ServerTLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Enabled reports whether the embedded broker serves TLS.
+func (t ServerTLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
+
+// Plugins says where plugins and their compilation cache live.
+type Plugins struct {
+	Dir      string `toml:"dir"`
+	CacheDir string `toml:"cache_dir"` // "" disables the compilation cache
+}
+
+// Topic is a topic the daemon creates when it is missing.
+type Topic struct {
+	Name              string            `toml:"name"`
+	Partitions        int32             `toml:"partitions"`
+	ReplicationFactor int16             `toml:"replication_factor"`
+	Configs           map[string]string `toml:"configs"` // topic configs, e.g. "retention.ms"
+}
+
+// Pipeline consumes Topics as consumer group Group and hands the records to
+// Plugin in batches.
+type Pipeline struct {
+	Name           string            `toml:"name"`
+	Plugin         string            `toml:"plugin"` // see PluginPath
+	Topics         []string          `toml:"topics"`
+	Group          string            `toml:"group"` // Load defaults it to "wasmhost-<name>"
+	Consumers      int               `toml:"consumers"`
+	BatchSize      int               `toml:"batch_size"`
+	BatchWait      Duration          `toml:"batch_wait"`
+	OffsetReset    OffsetReset       `toml:"offset_reset"`
+	SessionTimeout Duration          `toml:"session_timeout"`
+	Guarantee      Guarantee         `toml:"guarantee"`
+	ProduceTopics  []string          `toml:"produce_topics"` // allowlist; empty = every [[topics]] name
+	SHA256         Digest            `toml:"sha256"`         // zero = not pinned
+	Config         map[string]string `toml:"config"`         // handed to the plugin
+	Failure        Failure           `toml:"failure"`
+	Limits         Limits            `toml:"limits"`
+}
+
+// Failure says what a pipeline does when a plugin call fails.
+type Failure struct {
+	Policy          FailurePolicy `toml:"policy"`
+	Retries         int           `toml:"retries"`
+	Backoff         Duration      `toml:"backoff"`
+	DeadLetterTopic string        `toml:"dead_letter_topic"` // set if and only if Policy is DeadLetter
+}
+
+// Limits bound one plugin instance.
+type Limits struct {
+	Memory      Size     `toml:"memory"` // whole 64 KiB pages, 1 MiB..4 GiB; see Size.Pages
+	CallTimeout Duration `toml:"call_timeout"`
+}
+
+// Source is a plugin called every Interval with no input records.
+type Source struct {
+	Name          string            `toml:"name"`
+	Plugin        string            `toml:"plugin"` // see PluginPath
+	Interval      Duration          `toml:"interval"`
+	ProduceTopics []string          `toml:"produce_topics"` // allowlist; empty = every [[topics]] name
+	SHA256        Digest            `toml:"sha256"`         // zero = not pinned
+	Config        map[string]string `toml:"config"`         // handed to the plugin
+	Limits        Limits            `toml:"limits"`
+}
+
+// Default returns the configuration of an empty file: the embedded broker,
+// no topics, pipelines or sources.
+func Default() *Config {
+	return &Config{
+		ShutdownTimeout: Duration{30 * time.Second},
+		Log:             Log{Level: LevelInfo, Format: FormatAuto},
+		Kafka: Kafka{
+			Brokers:     []string{},
+			ClientID:    "wasmhost",
+			Version:     KafkaVersion{sarama.V3_6_0_0},
+			DialTimeout: Duration{10 * time.Second},
+		},
+		EmbeddedBroker: Embedded{Listen: "127.0.0.1:9092", DataDir: "data/kafka"},
+		Plugins:        Plugins{Dir: "plugins", CacheDir: ".cache/wasmhost"},
+		Topics:         []Topic{},
+		Pipelines:      []Pipeline{},
+		Sources:        []Source{},
+	}
+}
+
+// DefaultTopic returns a [[topics]] entry with every omitted key at its
+// default; Name is left for the caller.
+func DefaultTopic() Topic {
+	return Topic{Partitions: 1, ReplicationFactor: 1, Configs: map[string]string{}}
+}
+
+// DefaultPipeline returns a [[pipelines]] entry with every omitted key at its
+// default. Name, Plugin and Topics are left for the caller, and Group, whose
+// default derives from Name, too.
+func DefaultPipeline() Pipeline {
+	return Pipeline{
+		Topics:         []string{},
+		Consumers:      1,
+		BatchSize:      256,
+		BatchWait:      Duration{50 * time.Millisecond},
+		OffsetReset:    Earliest,
+		SessionTimeout: Duration{10 * time.Second},
+		Guarantee:      AtLeastOnce,
+		ProduceTopics:  []string{},
+		Config:         map[string]string{},
+		Failure:        Failure{Policy: Stop, Retries: 3, Backoff: Duration{100 * time.Millisecond}},
+		Limits:         defaultLimits(),
+	}
+}
+
+// DefaultSource returns a [[sources]] entry with every omitted key at its
+// default; Name and Plugin are left for the caller.
+func DefaultSource() Source {
+	return Source{
+		Interval:      Duration{time.Second},
+		ProduceTopics: []string{},
+		Config:        map[string]string{},
+		Limits:        defaultLimits(),
+	}
+}
+
+func defaultLimits() Limits {
+	return Limits{Memory: 64 * MiB, CallTimeout: Duration{5 * time.Second}}
+}
+
+// DefaultGroup is the consumer group of a pipeline whose group is omitted.
+func DefaultGroup(pipeline string) string { return "wasmhost-" + pipeline }
+
+// Embedded reports whether the daemon runs the embedded broker, that is
+// whether kafka.brokers is empty.
+func (c *Config) Embedded() bool { return len(c.Kafka.Brokers) == 0 }
+
+// PluginPath is the .wasm file of the pipeline's plugin: Plugin itself if it
+// ends in ".wasm" (a path, relative to the working directory), otherwise
+// <pluginsDir>/<Plugin>.wasm.
+func (p *Pipeline) PluginPath(pluginsDir string) string { return pluginPath(p.Plugin, pluginsDir) }
+
+// PluginPath is the .wasm file of the source's plugin, as Pipeline.PluginPath.
+func (s *Source) PluginPath(pluginsDir string) string { return pluginPath(s.Plugin, pluginsDir) }
+
+func pluginPath(plugin, dir string) string {
+	if isPluginFile(plugin) {
+		return plugin
+	}
+	return filepath.Join(dir, plugin+".wasm")
+}
+
+func isPluginFile(plugin string) bool { return strings.HasSuffix(plugin, ".wasm") }

@@ -1,0 +1,28 @@
+// Package host runs wasmhost plugins in wazero.
+//
+// # Lifecycle
+//
+// A [Runtime] is created once per daemon; it owns the wazero runtimes (one per
+// distinct memory limit, sharing one on-disk compilation cache) and the
+// "wasmhost" host module. [Runtime.Load] reads, verifies and compiles a plugin
+// file once, producing a [Plugin]: an immutable, compiled version identified by
+// the file's sha256. [Plugin.Instantiate] makes an [Instance] for one worker
+// (one per partition actor or source). Closing a Plugin does not close its
+// instances; close every Instance, then the Plugin, then the Runtime.
+//
+// # Concurrency
+//
+// Runtime and Plugin are safe for concurrent use. An Instance is not: one
+// goroutine owns it and calls [Instance.HandleBatch] or [Instance.Tick] one at
+// a time. After a call fails with a trap or a timeout the instance is broken
+// ([Instance.Broken]); close it and instantiate a new one.
+//
+// # Memory
+//
+// Host functions never trust the guest: every pointer and length is bounds
+// checked and answered with an abi status code, never a panic. Bytes the guest
+// hands over (produced records, log lines) are copied before the host function
+// returns. A [Result] belongs to its Instance and is overwritten by the next
+// call, but the byte slices of its outputs are freshly allocated per call and
+// may be kept (the producer holds them until the broker acknowledges).
+package host

@@ -1,0 +1,201 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/internal/testutil"
+	"github.com/wasmhost/wasmhost/sdk/abi"
+)
+
+func newRuntime(t *testing.T) *host.Runtime {
+	t.Helper()
+	rt, err := host.NewRuntime(context.Background(), host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close(context.Background()) })
+	return rt
+}
+
+func load(t *testing.T, rt *host.Runtime, pkg string) *host.Plugin {
+	t.Helper()
+	p, err := rt.Load(context.Background(), host.LoadOptions{Name: filepath.Base(pkg), Path: testutil.BuildPlugin(t, pkg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	return p
+}
+
+func instantiate(t *testing.T, p *host.Plugin, o host.InstanceOptions) *host.Instance {
+	t.Helper()
+	i, err := p.Instantiate(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = i.Close(context.Background()) })
+	return i
+}
+
+func batchOf(values ...string) *host.Batch {
+	var b host.Batch
+	for i, v := range values {
+		b.Add(&abi.Record{Topic: "in", Partition: 2, Offset: int64(100 + i), Timestamp: 1700000000000,
+			Key: []byte{'k', byte('0' + i)}, Value: []byte(v),
+			Headers: []abi.Header{{Key: "h", Value: []byte("v")}, {Key: "null", Value: nil}}})
+	}
+	return &b
+}
+
+func TestForwardCopiesKeyValueHeaders(t *testing.T) {
+	p := load(t, newRuntime(t), "plugins/forward")
+	if !p.HandlesBatches() || len(p.SHA256()) != 64 {
+		t.Fatalf("plugin shape: batches=%v sha=%q", p.HandlesBatches(), p.SHA256())
+	}
+	inst := instantiate(t, p, host.InstanceOptions{Pipeline: "t", Config: map[string]string{"to": "out"}})
+	res, err := inst.HandleBatch(context.Background(), batchOf("a", "b", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) != 0 || len(res.Outputs) != 3 {
+		t.Fatalf("failures %v, outputs %d", res.Failures, len(res.Outputs))
+	}
+	for i, o := range res.Outputs {
+		r := o.Record
+		if o.Input != uint32(i) || r.Topic != "out" || string(r.Value) != string(rune('a'+i)) || string(r.Key) != "k"+string(rune('0'+i)) {
+			t.Errorf("output %d = input %d %s %q %q", i, o.Input, r.Topic, r.Key, r.Value)
+		}
+		if len(r.Headers) != 2 || r.Headers[0].Key != "h" || string(r.Headers[0].Value) != "v" || r.Headers[1].Value != nil {
+			t.Errorf("output %d headers = %+v", i, r.Headers)
+		}
+	}
+	// The instance is reusable: a second batch works the same.
+	res, err = inst.HandleBatch(context.Background(), batchOf("d"))
+	if err != nil || len(res.Outputs) != 1 || string(res.Outputs[0].Record.Value) != "d" {
+		t.Fatalf("second batch: %v %+v", err, res)
+	}
+}
+
+func TestForwardWithoutConfigFailsEachRecord(t *testing.T) {
+	inst := instantiate(t, load(t, newRuntime(t), "plugins/forward"), host.InstanceOptions{})
+	res, err := inst.HandleBatch(context.Background(), batchOf("a", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outputs) != 0 || len(res.Failures) != 2 || !strings.Contains(res.Failures[1].Reason, `"to"`) {
+		t.Fatalf("outputs %d, failures %+v", len(res.Outputs), res.Failures)
+	}
+}
+
+func TestProduceAllowlistRefusesOtherTopics(t *testing.T) {
+	inst := instantiate(t, load(t, newRuntime(t), "host/testdata/plugins/hostile"), host.InstanceOptions{
+		Config:     map[string]string{"to": "out"},
+		AllowTopic: func(topic string) bool { return topic == "out" },
+	})
+	res, err := inst.HandleBatch(context.Background(), batchOf("ok", "forbidden", "big", "fail", "ok2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outputs) != 2 || string(res.Outputs[0].Record.Value) != "ok" || string(res.Outputs[1].Record.Value) != "ok2" {
+		t.Fatalf("outputs = %+v", res.Outputs)
+	}
+	want := map[int]string{1: "forbidden-topic", 2: "over the", 3: "asked to fail"}
+	if len(res.Failures) != len(want) {
+		t.Fatalf("failures = %+v", res.Failures)
+	}
+	for _, f := range res.Failures {
+		if !strings.Contains(f.Reason, want[f.Index]) {
+			t.Errorf("failure %d: %q, want it to mention %q", f.Index, f.Reason, want[f.Index])
+		}
+	}
+}
+
+func TestTrapIsContainedAndNamed(t *testing.T) {
+	p := load(t, newRuntime(t), "host/testdata/plugins/hostile")
+	inst := instantiate(t, p, host.InstanceOptions{Config: map[string]string{"to": "out"}})
+	_, err := inst.HandleBatch(context.Background(), batchOf("a", "panic"))
+	var pe *host.PluginError
+	if !errors.Is(err, host.ErrTrap) || !errors.As(err, &pe) || pe.Func != abi.ExportOnBatch {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(err.Error(), "panic: hostile: asked to panic") {
+		t.Errorf("error does not carry the panic message: %v", err)
+	}
+	if !inst.Broken() {
+		t.Fatal("instance not marked broken after a trap")
+	}
+	if _, err := inst.HandleBatch(context.Background(), batchOf("a")); !errors.Is(err, host.ErrClosed) {
+		t.Fatalf("broken instance accepted a call: %v", err)
+	}
+	fresh := instantiate(t, p, host.InstanceOptions{Config: map[string]string{"to": "out"}})
+	if res, err := fresh.HandleBatch(context.Background(), batchOf("a")); err != nil || len(res.Outputs) != 1 {
+		t.Fatalf("fresh instance: %v", err)
+	}
+}
+
+func TestInfiniteLoopIsStoppedByTheCallTimeout(t *testing.T) {
+	inst := instantiate(t, load(t, newRuntime(t), "host/testdata/plugins/hostile"), host.InstanceOptions{
+		Config: map[string]string{"to": "out"},
+		Limits: host.Limits{CallTimeout: 200 * time.Millisecond},
+	})
+	start := time.Now()
+	_, err := inst.HandleBatch(context.Background(), batchOf("loop"))
+	if !errors.Is(err, host.ErrTimeout) || !inst.Broken() {
+		t.Fatalf("err = %v, broken = %v", err, inst.Broken())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the loop ran for %s", d)
+	}
+}
+
+func TestTickProducesWithNoInput(t *testing.T) {
+	inst := instantiate(t, load(t, newRuntime(t), "plugins/users"), host.InstanceOptions{})
+	res, err := inst.Tick(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outputs) != 1 || res.Outputs[0].Input != abi.NoInput || res.Outputs[0].Record.Topic != "users" {
+		t.Fatalf("outputs = %+v", res.Outputs)
+	}
+	if _, err := inst.HandleBatch(context.Background(), batchOf("x")); !errors.Is(err, host.ErrNoHandler) {
+		t.Fatalf("batch to a tick-only plugin: %v", err)
+	}
+}
+
+func TestLoadRefusesBadPlugins(t *testing.T) {
+	rt := newRuntime(t)
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.wasm")
+	if err := os.WriteFile(garbage, []byte("not wasm at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	forward := testutil.BuildPlugin(t, "plugins/forward")
+	cases := []struct {
+		name, path, pin string
+		is              error
+		says            string
+	}{
+		{"missing file", filepath.Join(dir, "nope.wasm"), "", host.ErrInvalidPlugin, "no such file"},
+		{"not wasm", garbage, "", host.ErrInvalidPlugin, "not a valid WebAssembly module"},
+		{"hash pin", forward, strings.Repeat("ab", 32), host.ErrInvalidPlugin, "sha256 mismatch"},
+		{"wrong abi", testutil.BuildPlugin(t, "host/testdata/plugins/wrongabi"), "", host.ErrABIMismatch, "ABI version 999"},
+		{"no exports", testutil.BuildPlugin(t, "host/testdata/plugins/noexports"), "", host.ErrInvalidPlugin, "missing export wasmhost_abi_version"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := rt.Load(context.Background(), host.LoadOptions{Name: c.name, Path: c.path, SHA256: c.pin})
+			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) || !strings.Contains(err.Error(), c.path) {
+				t.Fatalf("err = %v; want %v mentioning %q and the path", err, c.is, c.says)
+			}
+		})
+	}
+}

@@ -1,0 +1,165 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmhost/wasmhost/sdk/abi"
+)
+
+// DefaultMemoryLimit is the memory a plugin instance may grow to when the
+// configuration names none.
+const DefaultMemoryLimit = 64 << 20
+
+const wasmPage = 64 << 10
+
+// LoadOptions say which file to load and how to check it.
+type LoadOptions struct {
+	Name string // plugin name used in logs and errors
+	Path string // the .wasm file
+	// SHA256, when set, pins the file's hash (hex); a mismatch refuses it.
+	SHA256 string
+	// MemoryLimit caps an instance's linear memory in bytes (rounded down to
+	// 64 KiB pages). 0 means DefaultMemoryLimit.
+	MemoryLimit uint64
+}
+
+// Plugin is one compiled version of a plugin file. Safe for concurrent use.
+type Plugin struct {
+	name     string
+	path     string
+	sha      string
+	size     int
+	compiled wazero.CompiledModule
+	rt       wazero.Runtime
+	hasBatch bool
+	hasTick  bool
+	hasInit  bool
+}
+
+// Name is the plugin's name.
+func (p *Plugin) Name() string { return p.name }
+
+// Path is the file the plugin was loaded from.
+func (p *Plugin) Path() string { return p.path }
+
+// SHA256 is the hex sha256 of the file: the plugin's version.
+func (p *Plugin) SHA256() string { return p.sha }
+
+// HandlesBatches reports whether the plugin exports the batch handler.
+func (p *Plugin) HandlesBatches() bool { return p.hasBatch }
+
+// HandlesTicks reports whether the plugin exports the tick handler.
+func (p *Plugin) HandlesTicks() bool { return p.hasTick }
+
+// Close releases the compiled code. Close the plugin's instances first.
+func (p *Plugin) Close(ctx context.Context) error { return p.compiled.Close(ctx) }
+
+// Load reads, verifies and compiles a plugin, then instantiates it once to
+// run its initializer and check its ABI version, so a bad plugin is refused
+// here, with the file and the reason, rather than on its first record.
+func (r *Runtime) Load(ctx context.Context, o LoadOptions) (*Plugin, error) {
+	p, err := r.load(ctx, o)
+	if err != nil {
+		return nil, &PluginError{Plugin: o.Name, Func: "load " + o.Path, Err: err}
+	}
+	return p, nil
+}
+
+func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
+	code, err := os.ReadFile(o.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPlugin, err)
+	}
+	sum := sha256.Sum256(code)
+	sha := hex.EncodeToString(sum[:])
+	if o.SHA256 != "" && !strings.EqualFold(o.SHA256, sha) {
+		return nil, fmt.Errorf("%w: sha256 mismatch: file has %s, config pins %s", ErrInvalidPlugin, sha, o.SHA256)
+	}
+	limit := o.MemoryLimit
+	if limit == 0 {
+		limit = DefaultMemoryLimit
+	}
+	pages := uint32(min(limit/wasmPage, 65536))
+	if pages == 0 {
+		return nil, fmt.Errorf("%w: memory limit %d bytes is below one 64 KiB page", ErrInvalidPlugin, limit)
+	}
+	rt, err := r.runtimeFor(ctx, pages)
+	if err != nil {
+		return nil, err
+	}
+	compiled, err := rt.CompileModule(ctx, code)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a valid WebAssembly module: %w", ErrInvalidPlugin, err)
+	}
+	p := &Plugin{name: o.Name, path: o.Path, sha: sha, size: len(code), compiled: compiled, rt: rt}
+	if err := p.checkShape(); err != nil {
+		_ = compiled.Close(ctx)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPlugin, err)
+	}
+	probe, err := p.Instantiate(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: 10 * time.Second}})
+	if err != nil {
+		_ = compiled.Close(ctx)
+		return nil, err
+	}
+	_ = probe.Close(ctx)
+	return p, nil
+}
+
+// checkShape checks exports and imports against the ABI before any guest
+// code runs.
+func (p *Plugin) checkShape() error {
+	if _, ok := p.compiled.ExportedMemories()[abi.ExportMemory]; !ok {
+		return fmt.Errorf("does not export its memory as %q", abi.ExportMemory)
+	}
+	exports := p.compiled.ExportedFunctions()
+	want := map[string]funcSig{
+		abi.ExportABIVersion: {nil, []api.ValueType{i32}},
+		abi.ExportOnBatch:    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+		abi.ExportOnTick:     {[]api.ValueType{i64}, []api.ValueType{i32}},
+		abi.ExportInitialize: {nil, nil},
+	}
+	for name, sig := range want {
+		def, ok := exports[name]
+		if !ok {
+			continue
+		}
+		if !sig.matches(def) {
+			return fmt.Errorf("export %s has signature %s, the ABI says %s", name, sigString(def.ParamTypes(), def.ResultTypes()), sigString(sig.params, sig.results))
+		}
+	}
+	if _, ok := exports[abi.ExportABIVersion]; !ok {
+		return fmt.Errorf("missing export %s: not a wasmhost plugin (build it with the wasmhost SDK)", abi.ExportABIVersion)
+	}
+	_, p.hasBatch = exports[abi.ExportOnBatch]
+	_, p.hasTick = exports[abi.ExportOnTick]
+	_, p.hasInit = exports[abi.ExportInitialize]
+	if !p.hasBatch && !p.hasTick {
+		return fmt.Errorf("exports neither %s nor %s", abi.ExportOnBatch, abi.ExportOnTick)
+	}
+	for _, imp := range p.compiled.ImportedFunctions() {
+		mod, name, _ := imp.Import()
+		switch mod {
+		case "wasi_snapshot_preview1":
+		case abi.ModuleName:
+			sig, ok := hostFuncSigs[name]
+			if !ok {
+				return fmt.Errorf("imports %s.%s, which this host does not provide (ABI version %d)", mod, name, abi.Version)
+			}
+			if !sig.matches(imp) {
+				return fmt.Errorf("imports %s.%s with signature %s, the ABI says %s", mod, name, sigString(imp.ParamTypes(), imp.ResultTypes()), sigString(sig.params, sig.results))
+			}
+		default:
+			return fmt.Errorf("imports %s.%s, which this host does not provide", mod, name)
+		}
+	}
+	return nil
+}

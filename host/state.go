@@ -1,0 +1,133 @@
+package host
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/wasmhost/wasmhost/sdk/abi"
+)
+
+// callState is what host functions see of the call in progress.
+type callState struct {
+	inst    *Instance
+	inBatch bool
+	batch   []byte
+	count   int
+
+	outputs       []Output
+	producedBytes int
+	failed        []bool // by input index
+	failures      []Failure
+	callErr       error // a problem that fails the whole call
+	reader        abi.OutputReader
+}
+
+func (st *callState) reset(batch []byte, count int, inBatch bool) {
+	st.inBatch, st.batch, st.count = inBatch, batch, count
+	st.outputs = st.outputs[:0]
+	st.producedBytes = 0
+	st.failures = st.failures[:0]
+	st.callErr = nil
+	if cap(st.failed) < count {
+		st.failed = make([]bool, count)
+	}
+	st.failed = st.failed[:count]
+	clear(st.failed)
+}
+
+func (st *callState) fail(idx uint32, reason string) {
+	if st.failed[idx] {
+		return
+	}
+	st.failed[idx] = true
+	st.failures = append(st.failures, Failure{Index: int(idx), Reason: reason})
+}
+
+func (st *callState) callErrSuffix() string {
+	if st.callErr == nil {
+		return ""
+	}
+	return ": " + st.callErr.Error()
+}
+
+// addOutputs decodes a produce buffer. A buffer that does not decode is
+// refused whole. An entry the plugin may not produce (forbidden topic, too
+// large) is dropped and fails the record it derives from, or the whole call
+// when it derives from none.
+func (st *callState) addOutputs(buf []byte) int32 {
+	lim := &st.inst.limits
+	if err := st.reader.Reset(buf); err != nil {
+		st.callErr = fmt.Errorf("produce: %w", err)
+		return abi.StatusBadEncoding
+	}
+	if len(st.outputs)+st.reader.Len() > lim.MaxOutputs {
+		st.callErr = fmt.Errorf("produced more than %d records in one call", lim.MaxOutputs)
+		return abi.StatusTooLarge
+	}
+	start := len(st.outputs)
+	status := abi.StatusOK
+	for {
+		st.outputs = append(st.outputs, Output{})
+		o := &st.outputs[len(st.outputs)-1]
+		in, err := st.reader.Next(&o.Record)
+		if err == io.EOF {
+			st.outputs = st.outputs[:len(st.outputs)-1]
+			break
+		}
+		if err != nil {
+			st.outputs = st.outputs[:start]
+			st.callErr = fmt.Errorf("produce: %w", err)
+			return abi.StatusBadEncoding
+		}
+		if in != abi.NoInput && in >= uint32(st.count) {
+			st.outputs = st.outputs[:start]
+			st.callErr = fmt.Errorf("produce: input index %d outside a batch of %d", in, st.count)
+			return abi.StatusBadIndex
+		}
+		o.Input = in
+		if s, why := st.check(&o.Record); s != abi.StatusOK {
+			st.outputs = st.outputs[:len(st.outputs)-1]
+			st.refuse(in, why)
+			status = s
+		}
+	}
+	st.producedBytes += len(buf)
+	return status
+}
+
+func (st *callState) check(r *abi.Record) (int32, string) {
+	switch {
+	case r.Topic == "":
+		return abi.StatusForbidden, "produce: record has no topic"
+	case st.inst.allow != nil && !st.inst.allow(r.Topic):
+		return abi.StatusForbidden, fmt.Sprintf("produce: topic %q is not in this pipeline's produce_topics", r.Topic)
+	case abi.EncodedSize(r) > st.inst.limits.MaxRecordBytes:
+		return abi.StatusTooLarge, fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", abi.EncodedSize(r), st.inst.limits.MaxRecordBytes)
+	}
+	return abi.StatusOK, ""
+}
+
+func (st *callState) refuse(in uint32, why string) {
+	st.inst.log.Warn().Str("reason", why).Msg("refused a produced record")
+	if in == abi.NoInput || !st.inBatch {
+		if st.callErr == nil {
+			st.callErr = fmt.Errorf("%s", why)
+		}
+		return
+	}
+	st.fail(in, why)
+}
+
+// result fills r with the outputs of records that did not fail.
+func (st *callState) result(r *Result) {
+	r.Outputs = r.Outputs[:0]
+	for _, o := range st.outputs {
+		if o.Input != abi.NoInput && st.failed[o.Input] {
+			continue
+		}
+		r.Outputs = append(r.Outputs, o)
+	}
+	sort.Slice(st.failures, func(a, b int) bool { return st.failures[a].Index < st.failures[b].Index })
+	r.Failures = st.failures
+}

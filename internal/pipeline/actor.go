@@ -1,0 +1,223 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/internal/config"
+)
+
+// actor feeds one assigned partition to one plugin instance.
+type actor struct {
+	p        *Pipeline
+	sess     sarama.ConsumerGroupSession
+	claim    sarama.ConsumerGroupClaim
+	consumer string
+	log      zerolog.Logger
+
+	inst   *host.Instance
+	batch  host.Batch
+	enc    encoder
+	msgs   []*sarama.ConsumerMessage
+	fails  []host.Failure
+	timer  *time.Timer
+	acks   *ackQueue
+	halted bool
+}
+
+func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {
+	a := &actor{
+		p: p, sess: sess, claim: claim, consumer: consumer,
+		log: p.log.With().Str("consumer", consumer).Str("topic", claim.Topic()).
+			Int32("partition", claim.Partition()).Logger(),
+		msgs: make([]*sarama.ConsumerMessage, 0, p.cfg.BatchSize),
+	}
+	topic, part := claim.Topic(), claim.Partition()
+	a.acks = newAckQueue(p.producer, func(next int64) { sess.MarkOffset(topic, part, next, "") }, &p.stopping)
+	return a
+}
+
+// run is the actor's life: ConsumeClaim calls it and returns its error.
+func (a *actor) run() error {
+	if !a.instantiate() {
+		return nil
+	}
+	defer func() { _ = a.inst.Close(context.Background()) }()
+	a.log.Debug().Int64("from_offset", a.claim.InitialOffset()).Msg("actor started")
+	for !a.halted {
+		more := a.collect()
+		if len(a.msgs) > 0 {
+			a.handle()
+		}
+		if !more {
+			break
+		}
+	}
+	if a.halted {
+		// The stop policy: hold the partition, unprocessed, until the group
+		// takes it away, so the daemon goes on serving the others.
+		<-a.sess.Context().Done()
+	}
+	a.finish()
+	return nil
+}
+
+// finish waits for what the actor produced to be acknowledged, then commits,
+// so the next owner of the partition starts where this one stopped.
+func (a *actor) finish() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.p.drainTimeout)
+	defer cancel()
+	if !a.acks.drain(ctx) {
+		a.log.Warn().Dur("waited", a.p.drainTimeout).Msg("records still unacknowledged at hand-over; their input will be consumed again")
+	}
+	a.sess.Commit()
+	a.log.Debug().Msg("actor stopped")
+}
+
+func (a *actor) instantiate() bool {
+	backoff := 100 * time.Millisecond
+	for {
+		inst, err := a.p.newInstance(a.consumer)
+		if err == nil {
+			a.inst = inst
+			return true
+		}
+		a.log.Error().Err(err).Dur("retry_in", backoff).Msg("cannot instantiate plugin")
+		select {
+		case <-a.sess.Context().Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// collect gathers the next batch: it waits for a first record, takes what is
+// ready up to the batch size, and waits at most batch_wait for the rest. It
+// returns false once the claim or the session has ended.
+func (a *actor) collect() bool {
+	a.msgs = a.msgs[:0]
+	msgs, done := a.claim.Messages(), a.sess.Context().Done()
+	select {
+	case m, ok := <-msgs:
+		if !ok {
+			return false
+		}
+		a.msgs = append(a.msgs, m)
+	case <-done:
+		return false
+	}
+	if a.timer == nil {
+		a.timer = time.NewTimer(a.p.cfg.BatchWait.Duration)
+	} else {
+		a.timer.Reset(a.p.cfg.BatchWait.Duration)
+	}
+	defer a.timer.Stop()
+	for len(a.msgs) < cap(a.msgs) {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return false
+			}
+			a.msgs = append(a.msgs, m)
+		case <-a.timer.C:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	return true
+}
+
+// handle runs one batch through the plugin and the failure policy, then
+// seals it for marking.
+func (a *actor) handle() {
+	first, last := a.msgs[0], a.msgs[len(a.msgs)-1]
+	a.p.stats.In.Add(uint64(len(a.msgs)))
+	atMostOnce := a.p.cfg.Guarantee == config.AtMostOnce
+	if atMostOnce {
+		// Committed before the plugin sees the batch: never a duplicate,
+		// and a crash loses at most this batch.
+		a.sess.MarkOffset(first.Topic, first.Partition, last.Offset+1, "")
+		a.sess.Commit()
+	}
+	p := a.acks.open()
+	next := a.process(p)
+	if atMostOnce {
+		next = -1
+	}
+	p.seal(next)
+}
+
+// process returns the offset to mark: past the batch, or at the first record
+// the actor could not finish.
+func (a *actor) process(p *pending) int64 {
+	a.batch.Reset()
+	for _, m := range a.msgs {
+		a.enc.add(&a.batch, m)
+	}
+	res, err := a.call()
+	if err != nil {
+		// The whole call failed: find the records to blame by handing
+		// them over one at a time.
+		a.log.Warn().Err(err).Int("records", len(a.msgs)).Int64("first_offset", a.msgs[0].Offset).
+			Msg("batch failed; retrying its records one by one")
+		for _, m := range a.msgs {
+			if err := a.one(p, m); err != nil && !a.settle(p, m, 2, err) {
+				return m.Offset
+			}
+		}
+		return a.msgs[len(a.msgs)-1].Offset + 1
+	}
+	a.send(p, res)
+	a.fails = append(a.fails[:0], res.Failures...)
+	for _, f := range a.fails {
+		m := a.msgs[f.Index]
+		if !a.settle(p, m, 1, errors.New(f.Reason)) {
+			return m.Offset
+		}
+	}
+	return a.msgs[len(a.msgs)-1].Offset + 1
+}
+
+// call hands the current batch to the instance, replacing it after a trap.
+func (a *actor) call() (*host.Result, error) {
+	// Not the session's context: a batch in hand is finished even when the
+	// partition is being revoked. The call's time limit bounds it.
+	res, err := a.inst.HandleBatch(context.Background(), &a.batch)
+	if err != nil && a.inst.Broken() {
+		a.p.stats.Traps.Add(1)
+		_ = a.inst.Close(context.Background())
+		if !a.instantiate() {
+			return nil, err
+		}
+	}
+	return res, err
+}
+
+// one runs a single record; on success its outputs are sent.
+func (a *actor) one(p *pending, m *sarama.ConsumerMessage) error {
+	a.batch.Reset()
+	a.enc.add(&a.batch, m)
+	res, err := a.call()
+	if err != nil {
+		return err
+	}
+	if len(res.Failures) > 0 {
+		return errors.New(res.Failures[0].Reason)
+	}
+	a.send(p, res)
+	return nil
+}
+
+func (a *actor) send(p *pending, res *host.Result) {
+	for i := range res.Outputs {
+		p.send(producerMessage(&res.Outputs[i].Record))
+	}
+	a.p.stats.Out.Add(uint64(len(res.Outputs)))
+}

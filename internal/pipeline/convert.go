@@ -1,0 +1,69 @@
+package pipeline
+
+import (
+	"time"
+	"unsafe"
+
+	"github.com/IBM/sarama"
+
+	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/sdk/abi"
+)
+
+// encoder turns consumer messages into a plugin batch, reusing its buffers.
+type encoder struct {
+	rec  abi.Record
+	hdrs []abi.Header
+}
+
+func (e *encoder) add(b *host.Batch, m *sarama.ConsumerMessage) {
+	hs := e.hdrs[:0]
+	for _, h := range m.Headers {
+		if h == nil {
+			continue
+		}
+		// The batch copies the key before Add returns, so a string view of
+		// the header's bytes is enough and saves an allocation per header.
+		hs = append(hs, abi.Header{Key: bytesView(h.Key), Value: h.Value})
+	}
+	e.hdrs = hs
+	e.rec = abi.Record{
+		Topic:     m.Topic,
+		Partition: m.Partition,
+		Offset:    m.Offset,
+		Timestamp: m.Timestamp.UnixMilli(),
+		Key:       m.Key,
+		Value:     m.Value,
+		Headers:   hs,
+	}
+	b.Add(&e.rec)
+}
+
+func bytesView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// producerMessage converts a plugin output into a message for the producer.
+// The output's byte slices are owned by the message from now on.
+func producerMessage(r *abi.Record) *sarama.ProducerMessage {
+	msg := &sarama.ProducerMessage{Topic: r.Topic}
+	if r.Key != nil {
+		msg.Key = sarama.ByteEncoder(r.Key)
+	}
+	if r.Value != nil {
+		msg.Value = sarama.ByteEncoder(r.Value)
+	}
+	if r.Timestamp > 0 {
+		msg.Timestamp = time.UnixMilli(r.Timestamp)
+	}
+	if len(r.Headers) > 0 {
+		msg.Headers = make([]sarama.RecordHeader, len(r.Headers))
+		for i, h := range r.Headers {
+			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
+		}
+	}
+	return msg
+}

@@ -1,0 +1,30 @@
+// Package pipeline runs the daemon's work: consumer pipelines (a consumer
+// group whose partitions are actors feeding a plugin) and sources (a plugin
+// called on a timer).
+//
+// # Lifecycle
+//
+// [Start] starts a pipeline's group members; [Pipeline.Stop] stops them: each
+// actor finishes the batch in hand, waits for everything it produced to be
+// acknowledged (bounded by the stop context), marks and commits its offsets,
+// then the members leave the group. Sources work the same way with
+// [StartSource] and [Source.Stop]. The shared producer outlives them all: stop
+// every pipeline and source before closing it.
+//
+// # Actors and offsets
+//
+// Every assigned partition is an actor: a goroutine that owns one plugin
+// instance and feeds it the partition's records in offset order, in batches.
+// Under at-least-once a batch's offsets are marked only once the plugin has
+// returned for every record in it and the broker has acknowledged every
+// record it produced (and any dead-letter record). Batches are acknowledged
+// out of order but marked in order (see ackQueue), because sarama's
+// MarkOffset only moves forward. Under at-most-once a batch's offsets are
+// committed before the plugin sees it.
+//
+// # Concurrency
+//
+// Pipeline and Source methods are safe for concurrent use. Everything inside
+// an actor belongs to its goroutine except the ackQueue, which the producer's
+// delivery goroutine completes.
+package pipeline

@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/kafka"
+)
+
+// member is one consumer group member of a pipeline.
+type member struct {
+	p       *Pipeline
+	id      string
+	brokers []string
+	cfg     *sarama.Config
+}
+
+func newMember(p *Pipeline, i int, o kafka.ClientOptions) (*member, error) {
+	id := fmt.Sprintf("%s-%s-%d", clientID(o), p.cfg.Name, i)
+	o.ClientID = id
+	cfg, err := kafka.NewSaramaConfig(o)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
+	}
+	c := p.cfg
+	cfg.Consumer.Group.Session.Timeout = c.SessionTimeout.Duration
+	cfg.Consumer.Group.Heartbeat.Interval = c.SessionTimeout.Duration / 3
+	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	if c.OffsetReset == config.Latest {
+		cfg.Consumer.Offsets.Initial = sarama.OffsetNewest
+	}
+	// Offsets are marked by the actors once a batch is safe (see acks.go);
+	// auto-commit sends what is marked every second, and actors commit
+	// explicitly when they hand a partition over.
+	cfg.Consumer.Offsets.AutoCommit.Enable = true
+	cfg.Consumer.Offsets.AutoCommit.Interval = time.Second
+	cfg.Consumer.Return.Errors = true
+	cfg.ChannelBufferSize = max(c.BatchSize, 256)
+	return &member{p: p, id: id, brokers: o.Brokers, cfg: cfg}, nil
+}
+
+func clientID(o kafka.ClientOptions) string {
+	if o.ClientID == "" {
+		return "wasmhost"
+	}
+	return o.ClientID
+}
+
+// run joins the group and consumes until ctx ends, reconnecting with backoff
+// when the brokers cannot be reached.
+func (m *member) run(ctx context.Context) {
+	log := m.p.log.With().Str("consumer", m.id).Logger()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		group, err := sarama.NewConsumerGroup(m.brokers, m.p.cfg.Group, m.cfg)
+		if err != nil {
+			log.Warn().Err(err).Dur("retry_in", backoff).Msg("cannot join consumer group, retrying")
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		go func() {
+			for err := range group.Errors() {
+				log.Warn().Err(err).Msg("consumer group error")
+			}
+		}()
+		for ctx.Err() == nil {
+			if err := group.Consume(ctx, m.p.cfg.Topics, m); err != nil {
+				if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+					break
+				}
+				log.Warn().Err(err).Dur("retry_in", backoff).Msg("consume failed, retrying")
+				if !sleep(ctx, backoff) {
+					break
+				}
+				backoff = min(2*backoff, 5*time.Second)
+				continue
+			}
+			backoff = 100 * time.Millisecond
+		}
+		if err := group.Close(); err != nil {
+			log.Warn().Err(err).Msg("leaving the consumer group")
+		}
+	}
+}
+
+// Setup logs the member's assignment at every rebalance.
+func (m *member) Setup(sess sarama.ConsumerGroupSession) error {
+	claims := sess.Claims()
+	topics := make([]string, 0, len(claims))
+	for t := range claims {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	ev := m.p.log.Info().Str("consumer", m.id).Str("member_id", sess.MemberID()).Int32("generation", sess.GenerationID())
+	n := 0
+	for _, t := range topics {
+		ps := append([]int32(nil), claims[t]...)
+		sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+		ev = ev.Ints32(t, ps)
+		n += len(ps)
+	}
+	ev.Int("partitions", n).Msg("partitions assigned")
+	return nil
+}
+
+// Cleanup runs after every actor of the session has returned.
+func (m *member) Cleanup(sess sarama.ConsumerGroupSession) error {
+	m.p.log.Debug().Str("consumer", m.id).Int32("generation", sess.GenerationID()).Msg("session ended")
+	return nil
+}
+
+// ConsumeClaim is the actor of one partition.
+func (m *member) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	return newActor(m.p, sess, claim, m.id).run()
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/kafka"
+)
+
+// Stats are a pipeline's cumulative record counts.
+type Stats struct {
+	In           atomic.Uint64 // records handed to the plugin
+	Out          atomic.Uint64 // records the plugin produced
+	Failed       atomic.Uint64 // records that exhausted their retries
+	Retried      atomic.Uint64 // retry attempts
+	DeadLettered atomic.Uint64
+	Skipped      atomic.Uint64
+	Traps        atomic.Uint64 // instances lost to a trap or timeout
+}
+
+// Options are what a pipeline needs from the daemon.
+type Options struct {
+	Client   kafka.ClientOptions // how members connect
+	Producer *kafka.Producer     // the shared host producer
+	Plugin   *host.Plugin        // loaded by the caller
+	// AllowTopic is the produce allowlist (nil allows every topic).
+	AllowTopic func(string) bool
+	// DrainTimeout bounds how long an actor waits, when its partition is
+	// revoked or the daemon stops, for what it produced to be acknowledged.
+	DrainTimeout time.Duration
+	Logger       zerolog.Logger
+}
+
+// Pipeline is a running consumer pipeline: Consumers group members sharing
+// the partitions of its topics.
+type Pipeline struct {
+	cfg          config.Pipeline
+	plugin       *host.Plugin
+	producer     sender
+	allow        func(string) bool
+	limits       host.Limits
+	drainTimeout time.Duration
+	log          zerolog.Logger
+	stats        Stats
+	stopping     atomic.Bool
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	members []*member
+}
+
+// Start starts the pipeline's members; they join the group in the
+// background, retrying while the brokers are unreachable.
+func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
+	if o.Plugin == nil || !o.Plugin.HandlesBatches() {
+		return nil, fmt.Errorf("pipeline %s: plugin %s has no record handler", cfg.Name, cfg.Plugin)
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 10 * time.Second
+	}
+	p := &Pipeline{
+		cfg:          cfg,
+		plugin:       o.Plugin,
+		producer:     o.Producer,
+		allow:        o.AllowTopic,
+		limits:       host.Limits{CallTimeout: cfg.Limits.CallTimeout.Duration},
+		drainTimeout: o.DrainTimeout,
+		log:          o.Logger.With().Str("pipeline", cfg.Name).Str("plugin", o.Plugin.Name()).Logger(),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	for i := range cfg.Consumers {
+		m, err := newMember(p, i, o.Client)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		p.members = append(p.members, m)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			m.run(ctx)
+		}()
+	}
+	p.log.Info().Strs("topics", cfg.Topics).Str("group", cfg.Group).Int("consumers", cfg.Consumers).
+		Str("guarantee", string(cfg.Guarantee)).Str("plugin_version", shortSHA(o.Plugin.SHA256())).
+		Msg("pipeline started")
+	return p, nil
+}
+
+// Name is the pipeline's name.
+func (p *Pipeline) Name() string { return p.cfg.Name }
+
+// Stats returns the pipeline's counters.
+func (p *Pipeline) Stats() *Stats { return &p.stats }
+
+// Stop makes every actor finish its batch, drain and commit, then the
+// members leave the group. It returns when they are gone or ctx ends.
+func (p *Pipeline) Stop(ctx context.Context) error {
+	p.cancel()
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		p.stopping.Store(true)
+		return fmt.Errorf("pipeline %s: stop: %w", p.cfg.Name, ctx.Err())
+	}
+	p.stopping.Store(true)
+	p.log.Info().Uint64("records_in", p.stats.In.Load()).Uint64("records_out", p.stats.Out.Load()).Msg("pipeline stopped")
+	return nil
+}
+
+func (p *Pipeline) newInstance(consumer string) (*host.Instance, error) {
+	return p.plugin.Instantiate(context.Background(), host.InstanceOptions{
+		Pipeline:   p.cfg.Name,
+		Consumer:   consumer,
+		Config:     p.cfg.Config,
+		Logger:     p.log,
+		AllowTopic: p.allow,
+		Limits:     p.limits,
+	})
+}
+
+// Allowlist builds a produce allowlist from topic names; empty allows any.
+func Allowlist(topics []string) func(string) bool {
+	if len(topics) == 0 {
+		return nil
+	}
+	ts := slices.Clone(topics)
+	return func(t string) bool { return slices.Contains(ts, t) }
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}

@@ -1,0 +1,136 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/kafka"
+)
+
+// SourceOptions are what a source needs from the daemon.
+type SourceOptions struct {
+	Producer   *kafka.Producer
+	Plugin     *host.Plugin
+	AllowTopic func(string) bool
+	Logger     zerolog.Logger
+}
+
+// Source calls a plugin's tick handler at an interval and produces what it
+// returns.
+type Source struct {
+	cfg      config.Source
+	o        SourceOptions
+	log      zerolog.Logger
+	stopping atomic.Bool
+	acks     *ackQueue
+	ticks    atomic.Uint64
+	out      atomic.Uint64
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// StartSource instantiates the plugin and starts ticking.
+func StartSource(cfg config.Source, o SourceOptions) (*Source, error) {
+	if o.Plugin == nil || !o.Plugin.HandlesTicks() {
+		return nil, fmt.Errorf("source %s: plugin %s has no tick handler", cfg.Name, cfg.Plugin)
+	}
+	s := &Source{cfg: cfg, o: o, done: make(chan struct{}),
+		log: o.Logger.With().Str("source", cfg.Name).Str("plugin", o.Plugin.Name()).Logger()}
+	s.acks = newAckQueue(o.Producer, func(int64) {}, &s.stopping)
+	inst, err := s.instantiate()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.run(ctx, inst)
+	s.log.Info().Dur("interval", cfg.Interval.Duration).Str("plugin_version", shortSHA(o.Plugin.SHA256())).Msg("source started")
+	return s, nil
+}
+
+func (s *Source) instantiate() (*host.Instance, error) {
+	return s.o.Plugin.Instantiate(context.Background(), host.InstanceOptions{
+		Pipeline:   s.cfg.Name,
+		Config:     s.cfg.Config,
+		Logger:     s.o.Logger.With().Str("source", s.cfg.Name).Logger(),
+		AllowTopic: s.o.AllowTopic,
+		Limits:     host.Limits{CallTimeout: s.cfg.Limits.CallTimeout.Duration},
+	})
+}
+
+func (s *Source) run(ctx context.Context, inst *host.Instance) {
+	defer close(s.done)
+	defer func() { _ = inst.Close(context.Background()) }()
+	t := time.NewTicker(s.cfg.Interval.Duration)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			inst = s.tick(ctx, inst, now)
+			if inst == nil {
+				return
+			}
+		}
+	}
+}
+
+// tick runs one tick; a broken instance is replaced before the next one.
+func (s *Source) tick(ctx context.Context, inst *host.Instance, now time.Time) *host.Instance {
+	s.ticks.Add(1)
+	res, err := inst.Tick(context.Background(), now)
+	if err != nil {
+		s.log.Error().Err(err).Msg("tick failed")
+		if !inst.Broken() {
+			return inst
+		}
+		_ = inst.Close(context.Background())
+		for {
+			next, err := s.instantiate()
+			if err == nil {
+				return next
+			}
+			s.log.Error().Err(err).Msg("cannot instantiate plugin; retrying")
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+		}
+	}
+	p := s.acks.open()
+	for i := range res.Outputs {
+		p.send(producerMessage(&res.Outputs[i].Record))
+	}
+	p.seal(-1)
+	s.out.Add(uint64(len(res.Outputs)))
+	return inst
+}
+
+// Name is the source's name.
+func (s *Source) Name() string { return s.cfg.Name }
+
+// Produced is how many records the source has produced.
+func (s *Source) Produced() uint64 { return s.out.Load() }
+
+// Stop stops ticking and waits, until ctx ends, for what the source produced
+// to be acknowledged.
+func (s *Source) Stop(ctx context.Context) error {
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return fmt.Errorf("source %s: stop: %w", s.cfg.Name, ctx.Err())
+	}
+	defer s.stopping.Store(true)
+	if !s.acks.drain(ctx) {
+		return fmt.Errorf("source %s: records still unacknowledged at stop: %w", s.cfg.Name, ctx.Err())
+	}
+	s.log.Info().Uint64("ticks", s.ticks.Load()).Uint64("records_out", s.out.Load()).Msg("source stopped")
+	return nil
+}

@@ -52,7 +52,7 @@ type InstanceOptions struct {
 	Pipeline string            // pipeline or source name, for logs
 	Consumer string            // group member id, "" for sources
 	Config   map[string]string // the plugin's config from the pipeline
-	Logger   zerolog.Logger    // plugin log lines go here, tagged
+	Logger   zerolog.Logger    // plugin log lines go here, tagged with plugin and version
 	// AllowTopic says whether the plugin may produce to a topic; nil allows all.
 	AllowTopic func(topic string) bool
 	Limits     Limits
@@ -104,10 +104,9 @@ type stateKey struct{}
 
 // Instantiate makes a new instance of the plugin and runs its initializer.
 func (p *Plugin) Instantiate(ctx context.Context, o InstanceOptions) (*Instance, error) {
+	// The caller's logger carries the pipeline and where the instance
+	// works (topic, partition); the instance adds the plugin and version.
 	log := o.Logger.With().Str("plugin", p.name).Str("plugin_version", shortSHA(p.sha)).Logger()
-	if o.Pipeline != "" {
-		log = log.With().Str("pipeline", o.Pipeline).Logger()
-	}
 	cfg := make(map[string]string, len(o.Config)+3)
 	maps.Copy(cfg, o.Config)
 	cfg[ConfigPipeline], cfg[ConfigPlugin], cfg[ConfigConsumer] = o.Pipeline, p.name, o.Consumer

@@ -66,7 +66,6 @@ func (st *callState) addOutputs(buf []byte) int32 {
 		return abi.StatusTooLarge
 	}
 	start := len(st.outputs)
-	status := abi.StatusOK
 	for {
 		st.outputs = append(st.outputs, Output{})
 		o := &st.outputs[len(st.outputs)-1]
@@ -86,26 +85,28 @@ func (st *callState) addOutputs(buf []byte) int32 {
 			return abi.StatusBadIndex
 		}
 		o.Input = in
-		if s, why := st.check(&o.Record); s != abi.StatusOK {
+		if why := st.check(&o.Record); why != "" {
 			st.outputs = st.outputs[:len(st.outputs)-1]
 			st.refuse(in, why)
-			status = s
 		}
 	}
 	st.producedBytes += len(buf)
-	return status
+	// Refused entries are accounted for by failing their records; the
+	// buffer as a whole was accepted.
+	return abi.StatusOK
 }
 
-func (st *callState) check(r *abi.Record) (int32, string) {
+// check returns why the host refuses a produced record, or "".
+func (st *callState) check(r *abi.Record) string {
 	switch {
 	case r.Topic == "":
-		return abi.StatusForbidden, "produce: record has no topic"
+		return "produce: record has no topic"
 	case st.inst.allow != nil && !st.inst.allow(r.Topic):
-		return abi.StatusForbidden, fmt.Sprintf("produce: topic %q is not in this pipeline's produce_topics", r.Topic)
+		return fmt.Sprintf("produce: topic %q is not in this pipeline's produce_topics", r.Topic)
 	case abi.EncodedSize(r) > st.inst.limits.MaxRecordBytes:
-		return abi.StatusTooLarge, fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", abi.EncodedSize(r), st.inst.limits.MaxRecordBytes)
+		return fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", abi.EncodedSize(r), st.inst.limits.MaxRecordBytes)
 	}
-	return abi.StatusOK, ""
+	return ""
 }
 
 func (st *callState) refuse(in uint32, why string) {

@@ -57,11 +57,13 @@ sandboxed WebAssembly plugins, which produce records back through the host.
 With no brokers configured it starts an embedded Kafka-protocol broker.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(), newBrokerCmd(), newTopicsCmd(), newVersionCmd())
+	root.Args = wrapArgs(cobra.NoArgs) // an unknown command is a usage error
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}

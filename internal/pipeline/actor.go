@@ -18,7 +18,8 @@ type actor struct {
 	sess     sarama.ConsumerGroupSession
 	claim    sarama.ConsumerGroupClaim
 	consumer string
-	log      zerolog.Logger
+	base     zerolog.Logger // pipeline and coordinates, for the plugin instance
+	log      zerolog.Logger // base plus the plugin
 
 	inst   *host.Instance
 	batch  host.Batch
@@ -33,10 +34,11 @@ type actor struct {
 func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {
 	a := &actor{
 		p: p, sess: sess, claim: claim, consumer: consumer,
-		log: p.log.With().Str("consumer", consumer).Str("topic", claim.Topic()).
+		base: p.base.With().Str("consumer", consumer).Str("topic", claim.Topic()).
 			Int32("partition", claim.Partition()).Logger(),
 		msgs: make([]*sarama.ConsumerMessage, 0, p.cfg.BatchSize),
 	}
+	a.log = a.base.With().Str("plugin", p.plugin.Name()).Logger()
 	topic, part := claim.Topic(), claim.Partition()
 	a.acks = newAckQueue(p.producer, func(next int64) { sess.MarkOffset(topic, part, next, "") }, &p.stopping)
 	return a
@@ -82,7 +84,7 @@ func (a *actor) finish() {
 func (a *actor) instantiate() bool {
 	backoff := 100 * time.Millisecond
 	for {
-		inst, err := a.p.newInstance(a.consumer)
+		inst, err := a.p.newInstance(a.consumer, a.base)
 		if err == nil {
 			a.inst = inst
 			return true

@@ -48,7 +48,8 @@ type Pipeline struct {
 	allow        func(string) bool
 	limits       host.Limits
 	drainTimeout time.Duration
-	log          zerolog.Logger
+	base         zerolog.Logger // tagged with the pipeline, for plugin instances
+	log          zerolog.Logger // base plus the plugin, for the pipeline's own lines
 	stats        Stats
 	stopping     atomic.Bool
 
@@ -73,8 +74,9 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 		allow:        o.AllowTopic,
 		limits:       host.Limits{CallTimeout: cfg.Limits.CallTimeout.Duration},
 		drainTimeout: o.DrainTimeout,
-		log:          o.Logger.With().Str("pipeline", cfg.Name).Str("plugin", o.Plugin.Name()).Logger(),
+		base:         o.Logger.With().Str("pipeline", cfg.Name).Logger(),
 	}
+	p.log = p.base.With().Str("plugin", o.Plugin.Name()).Logger()
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	for i := range cfg.Consumers {
@@ -122,12 +124,14 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pipeline) newInstance(consumer string) (*host.Instance, error) {
+// newInstance instantiates the plugin for an actor; log is the pipeline's
+// base logger with the actor's coordinates.
+func (p *Pipeline) newInstance(consumer string, log zerolog.Logger) (*host.Instance, error) {
 	return p.plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   p.cfg.Name,
 		Consumer:   consumer,
 		Config:     p.cfg.Config,
-		Logger:     p.log,
+		Logger:     log,
 		AllowTopic: p.allow,
 		Limits:     p.limits,
 	})

@@ -41,7 +41,7 @@ func StartSource(cfg config.Source, o SourceOptions) (*Source, error) {
 		return nil, fmt.Errorf("source %s: plugin %s has no tick handler", cfg.Name, cfg.Plugin)
 	}
 	s := &Source{cfg: cfg, o: o, done: make(chan struct{}),
-		log: o.Logger.With().Str("source", cfg.Name).Str("plugin", o.Plugin.Name()).Logger()}
+		log: o.Logger.With().Str("pipeline", cfg.Name).Str("plugin", o.Plugin.Name()).Logger()}
 	s.acks = newAckQueue(o.Producer, func(int64) {}, &s.stopping)
 	inst, err := s.instantiate()
 	if err != nil {
@@ -58,7 +58,7 @@ func (s *Source) instantiate() (*host.Instance, error) {
 	return s.o.Plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   s.cfg.Name,
 		Config:     s.cfg.Config,
-		Logger:     s.o.Logger.With().Str("source", s.cfg.Name).Logger(),
+		Logger:     s.o.Logger.With().Str("pipeline", s.cfg.Name).Logger(),
 		AllowTopic: s.o.AllowTopic,
 		Limits:     host.Limits{CallTimeout: s.cfg.Limits.CallTimeout.Duration},
 	})

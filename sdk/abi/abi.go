@@ -38,8 +38,10 @@ const (
 	// FuncProduce: (ptr, len) -> i32. Hands the host a produce buffer (see the
 	// package doc). The host checks every entry before it keeps any; an entry
 	// it refuses (a topic the plugin may not write to, a record over the size
-	// limit) fails the input record it derives from. Returns [StatusOK] or a
-	// negative status.
+	// limit) fails the input record it derives from (or the whole call, for
+	// an entry with [NoInput]) and the rest are kept: the call still returns
+	// [StatusOK]. A negative status means the whole buffer was refused
+	// (malformed, an input index out of range, over the per-call limits).
 	FuncProduce = "produce"
 	// FuncRecordFail: (index, msg_ptr, msg_len) -> i32. Marks input record
 	// `index` of the current batch as failed, with a reason. The host applies

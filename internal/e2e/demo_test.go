@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/daemon"
+	"github.com/wasmhost/wasmhost/internal/testutil"
+)
+
+var printLine = regexp.MustCompile(`^consumer=(\S+) topic=users partition=(\d+) offset=(\d+) key=(\d+) name="[^"]+" favorite_color="[^"]+" favorite_number=(\d+)$`)
+
+// TestDemoUsersToPrint runs the shipped demo's shape on the embedded broker
+// started by the daemon itself: the users source feeds the print pipeline,
+// which prints well-formed records.
+func TestDemoUsersToPrint(t *testing.T) {
+	dir := t.TempDir()
+	shipped, err := config.Load(filepath.Join(testutil.Root(t), "config.toml"))
+	if err != nil {
+		t.Fatalf("the shipped config.toml: %v", err)
+	}
+	if !shipped.Embedded() || len(shipped.Sources) != 1 || len(shipped.Pipelines) != 1 {
+		t.Fatalf("the shipped config is not the demo: %+v", shipped)
+	}
+	path := writeFile(t, filepath.Join(dir, "demo.toml"), fmt.Sprintf(`
+[embedded]
+listen = %q
+data_dir = %q
+[plugins]
+dir = %q
+cache_dir = %q
+[[topics]]
+name = "users"
+partitions = 10
+[[sources]]
+name = "users"
+plugin = "users"
+interval = "50ms"
+produce_topics = ["users"]
+[[pipelines]]
+name = "print-users"
+plugin = "print"
+topics = ["users"]
+`, freePort(t), filepath.Join(dir, "data"), pluginsDir(t, "users", "print"), testutil.CacheDir(t)))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, stop := contextWithCancel(contextFor(t))
+	done := make(chan error, 1)
+	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), nil) }()
+
+	var printed []string
+	waitFor(t, 60*time.Second, "10 printed records", func() bool {
+		printed = printedLines(t, logs.String())
+		return len(printed) >= 10
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	for _, l := range printed {
+		m := printLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("malformed print line: %q", l)
+		}
+		if m[1] != "wasmhost-print-users-0" {
+			t.Errorf("consumer id %q", m[1])
+		}
+		if k, _ := strconv.Atoi(m[4]); k < 0 || k > 100 {
+			t.Errorf("key %d outside 0..100", k)
+		}
+		if n, _ := strconv.Atoi(m[5]); n < 0 || n > 1000 {
+			t.Errorf("favorite_number %d outside 0..1000", n)
+		}
+	}
+}
+
+// printedLines returns the messages of the print plugin's log lines.
+func printedLines(t *testing.T, logs string) []string {
+	var out []string
+	for _, l := range strings.Split(logs, "\n") {
+		var ev struct {
+			Message string `json:"message"`
+			Plugin  string `json:"plugin"`
+		}
+		if json.Unmarshal([]byte(l), &ev) == nil && ev.Plugin == "print" && strings.HasPrefix(ev.Message, "consumer=") {
+			out = append(out, ev.Message)
+		}
+	}
+	return out
+}

@@ -1,0 +1,260 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/internal/testutil"
+	"github.com/wasmhost/wasmhost/kafka"
+)
+
+// startBroker starts an embedded broker on a free loopback port.
+func startBroker(t *testing.T, dataDir string) *kafka.Broker {
+	t.Helper()
+	b, err := kafka.StartBroker(kafka.BrokerOptions{Listen: "127.0.0.1:0", DataDir: dataDir, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+func saramaConfig() *sarama.Config {
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	return cfg
+}
+
+func createTopics(t *testing.T, addr string, partitions int32, names ...string) {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin([]string{addr}, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, n := range names {
+		if err := admin.CreateTopic(n, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false); err != nil {
+			t.Fatalf("create %s: %v", n, err)
+		}
+	}
+}
+
+// produceN produces n records key-i / value-i with two headers.
+func produceN(t *testing.T, addr, topic string, from, n int) {
+	t.Helper()
+	p, err := sarama.NewSyncProducer([]string{addr}, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	msgs := make([]*sarama.ProducerMessage, 0, 500)
+	flush := func() {
+		if err := p.SendMessages(msgs); err != nil {
+			t.Fatal(err)
+		}
+		msgs = msgs[:0]
+	}
+	for i := from; i < from+n; i++ {
+		msgs = append(msgs, &sarama.ProducerMessage{
+			Topic: topic,
+			Key:   sarama.StringEncoder(fmt.Sprintf("key-%d", i)),
+			Value: sarama.StringEncoder(fmt.Sprintf("value-%d", i)),
+			Headers: []sarama.RecordHeader{
+				{Key: []byte("seq"), Value: []byte(fmt.Sprint(i))},
+				{Key: []byte("origin"), Value: []byte("e2e")},
+			},
+		})
+		if len(msgs) == cap(msgs) {
+			flush()
+		}
+	}
+	if len(msgs) > 0 {
+		flush()
+	}
+}
+
+// readAll consumes every partition of topic from the start until want
+// records have been read or the timeout passes.
+func readAll(t *testing.T, addr, topic string, want int, timeout time.Duration) []*sarama.ConsumerMessage {
+	t.Helper()
+	c, err := sarama.NewConsumer([]string{addr}, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parts, err := c.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *sarama.ConsumerMessage, 1024)
+	for _, p := range parts {
+		pc, err := c.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		go func() {
+			for m := range pc.Messages() {
+				ch <- m
+			}
+		}()
+	}
+	var out []*sarama.ConsumerMessage
+	deadline := time.After(timeout)
+	for len(out) < want {
+		select {
+		case m := <-ch:
+			out = append(out, m)
+		case <-deadline:
+			return out
+		}
+	}
+	// Anything beyond want (duplicates) that is already there.
+	for {
+		select {
+		case m := <-ch:
+			out = append(out, m)
+		case <-time.After(300 * time.Millisecond):
+			return out
+		}
+	}
+}
+
+// committed returns the group's committed offset per partition of topic.
+func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin([]string{addr}, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	res, err := admin.ListConsumerGroupOffsets(group, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for p, b := range res.Blocks[topic] {
+		out[p] = b.Offset
+	}
+	return out
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// wasmhostBinary builds cmd/wasmhost once per test binary.
+func wasmhostBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wasmhost-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "wasmhost")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/wasmhost")
+		cmd.Dir = testutil.Root(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// pluginsDir builds the bundled plugins into one directory.
+func pluginsDir(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		src := testutil.BuildPlugin(t, "plugins/"+n)
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n+".wasm"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func contextFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
+
+func contextWithCancel(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithCancel(parent)
+}

@@ -91,7 +91,12 @@ func (r *OutputReader) Next(rec *Record) (uint32, error) {
 		return 0, io.EOF
 	}
 	r.left--
-	in := r.d.u32("input index")
+	in, ok := u32At(r.d.b, r.d.off)
+	if !ok {
+		r.d.fail("input index")
+		return 0, r.d.err
+	}
+	r.d.off += 4
 	r.d.record(rec)
 	return in, r.d.err
 }

@@ -115,82 +115,142 @@ func (d *decoder) fail(what string) {
 	}
 }
 
+// failAt records an error for the field that starts at byte p.
+func (d *decoder) failAt(p int, what string) {
+	d.off = p
+	d.fail(what)
+}
+
 func (d *decoder) u32(what string) uint32 {
-	if d.err != nil || len(d.b)-d.off < 4 {
+	v, ok := u32At(d.b, d.off)
+	if d.err != nil || !ok {
 		d.fail(what)
 		return 0
 	}
-	v := binary.LittleEndian.Uint32(d.b[d.off:])
 	d.off += 4
 	return v
 }
 
-func (d *decoder) u64(what string) uint64 {
-	if d.err != nil || len(d.b)-d.off < 8 {
-		d.fail(what)
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b[d.off:])
-	d.off += 8
-	return v
-}
-
-func (d *decoder) bytes(n uint32, what string) []byte {
-	if d.err != nil || uint64(n) > uint64(len(d.b)-d.off) {
-		d.fail(what)
-		return nil
-	}
-	v := d.b[d.off : d.off+int(n) : d.off+int(n)]
-	d.off += int(n)
-	return v
-}
-
-// str decodes a string, reusing prev when the bytes are equal so a stream of
-// records on one topic decodes without allocating.
+// str decodes a string, reusing prev when the bytes are equal.
 func (d *decoder) str(prev, what string) string {
-	b := d.bytes(d.u32(what), what)
-	if d.err != nil {
+	n, ok := u32At(d.b, d.off)
+	b, end, ok := take(d.b, d.off+4, n, ok)
+	if d.err != nil || !ok {
+		d.fail(what)
 		return ""
 	}
+	d.off = end
+	return reuse(prev, b)
+}
+
+// The record decoder runs once per record on both sides of the boundary, and
+// in a Go guest every call that is not inlined is costly (more so under a
+// runtime that checks for termination at each function entry). So it is
+// straight-line code over the helpers below, which the compiler inlines, for
+// wasm too: they report whether the bytes fit instead of recording an error,
+// and the caller names the field that failed.
+
+// null is the length of a null nullable byte string, -1.
+const null = ^uint32(0)
+
+// u32At returns the u32 at b[p:]. Like take, it expects 0 <= p, which the
+// decoder keeps.
+func u32At(b []byte, p int) (uint32, bool) {
+	if len(b)-p < 4 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(b[p:]), true
+}
+
+// take returns the n bytes at b[start:], with their capacity clipped so
+// appending to them cannot write into b, and the position after them. It
+// fails if ok is false, so it chains after u32At.
+func take(b []byte, start int, n uint32, ok bool) ([]byte, int, bool) {
+	if !ok || uint64(n) > uint64(len(b)-start) {
+		return nil, start, false
+	}
+	end := start + int(n)
+	return b[start:end:end], end, true
+}
+
+// reuse returns b as a string, or prev if it holds the same bytes, so a stream
+// of records on one topic decodes without allocating.
+func reuse(prev string, b []byte) string {
 	if string(b) == prev {
 		return prev
 	}
 	return string(b)
 }
 
-func (d *decoder) nullable(what string) []byte {
-	n := d.u32(what)
-	if d.err != nil || n == ^uint32(0) {
-		return nil
-	}
-	return d.bytes(n, what)
-}
-
 // record decodes into r. Key, Value and header values alias the buffer.
 func (d *decoder) record(r *Record) {
-	r.Partition = int32(d.u32("partition"))
-	r.Offset = int64(d.u64("offset"))
-	r.Timestamp = int64(d.u64("timestamp"))
-	r.Topic = d.str(r.Topic, "topic")
-	r.Key = d.nullable("key")
-	r.Value = d.nullable("value")
-	n := d.u32("header count")
-	// Each header takes at least 8 bytes: refuse counts the buffer cannot hold
-	// before allocating for them.
-	if d.err == nil && uint64(n)*8 > uint64(len(d.b)-d.off) {
-		d.fail("header count")
-	}
 	if d.err != nil {
 		return
 	}
+	b, p := d.b, d.off
+	if len(b)-p < recordFixed {
+		d.failAt(p, "partition, offset or timestamp")
+		return
+	}
+	r.Partition = int32(binary.LittleEndian.Uint32(b[p:]))
+	r.Offset = int64(binary.LittleEndian.Uint64(b[p+4:]))
+	r.Timestamp = int64(binary.LittleEndian.Uint64(b[p+12:]))
+	p += recordFixed
+
+	// Each field starts at p and ends at q.
+	n, ok := u32At(b, p)
+	topic, q, ok := take(b, p+4, n, ok)
+	if !ok {
+		d.failAt(p, "topic")
+		return
+	}
+	r.Topic = reuse(r.Topic, topic)
+	p = q
+	if n, ok = u32At(b, p); ok && n == null {
+		r.Key, q = nil, p+4
+	} else if r.Key, q, ok = take(b, p+4, n, ok); !ok {
+		d.failAt(p, "key")
+		return
+	}
+	p = q
+	if n, ok = u32At(b, p); ok && n == null {
+		r.Value, q = nil, p+4
+	} else if r.Value, q, ok = take(b, p+4, n, ok); !ok {
+		d.failAt(p, "value")
+		return
+	}
+	p = q
+	// Each header takes at least 8 bytes: refuse counts the buffer cannot
+	// hold before allocating for them.
+	count, ok := u32At(b, p)
+	if !ok || uint64(count)*8 > uint64(len(b)-p-4) {
+		d.failAt(p, "header count")
+		return
+	}
+	p += 4
 	hs := r.Headers[:0]
-	for i := uint32(0); i < n && d.err == nil; i++ {
+	for i := range int(count) {
+		n, ok := u32At(b, p)
+		k, q, ok := take(b, p+4, n, ok)
+		if !ok {
+			d.failAt(p, "header key")
+			return
+		}
+		p = q
+		var v []byte
+		if n, ok = u32At(b, p); ok && n == null {
+			q = p + 4
+		} else if v, q, ok = take(b, p+4, n, ok); !ok {
+			d.failAt(p, "header value")
+			return
+		}
+		p = q
 		var prev string
-		if int(i) < cap(hs) {
+		if i < cap(hs) {
 			prev = hs[:i+1][i].Key
 		}
-		k := d.str(prev, "header key")
-		hs = append(hs, Header{Key: k, Value: d.nullable("header value")})
+		hs = append(hs, Header{Key: reuse(prev, k), Value: v})
 	}
 	r.Headers = hs
+	d.off = p
 }

@@ -1,0 +1,38 @@
+// Command forward is a wasmhost plugin that copies every record, key, value
+// and headers, to the topic named by its config key "to". Without "to",
+// every record fails with the error `forward: config "to" is not set`.
+//
+// It is the passthrough plugin of the tests and benchmarks, and allocates
+// nothing per record.
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o forward.wasm ./plugins/forward
+package main
+
+import (
+	"errors"
+
+	"github.com/wasmhost/wasmhost/sdk"
+)
+
+var errNoTo = errors.New(`forward: config "to" is not set`)
+
+// to is the destination topic, read from the config on the first record.
+var to struct {
+	topic string
+	read  bool
+}
+
+func init() { sdk.OnRecord(forward) }
+
+func forward(r *sdk.Record) error {
+	if !to.read {
+		to.topic, _ = sdk.Config("to")
+		to.read = true
+	}
+	if to.topic == "" {
+		return errNoTo
+	}
+	return sdk.Produce(to.topic, r.Key, r.Value, r.Headers...)
+}
+
+func main() {}

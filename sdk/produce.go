@@ -1,0 +1,150 @@
+package sdk
+
+import (
+	"errors"
+
+	"github.com/wasmhost/wasmhost/sdk/abi"
+)
+
+// flushSize is the produce-buffer size past which Produce hands the buffer to
+// the host before the call ends, so a handler that produces a lot does not
+// grow guest memory without bound.
+const flushSize = 1 << 20
+
+// call is the state of the export being run.
+var call struct {
+	active    bool
+	input     uint32 // index of the record being handled, or abi.NoInput
+	timestamp int64  // Unix ms given to produced records
+	status    int32  // first negative status from produce, until the call ends
+}
+
+// out is the produce buffer, reused from call to call.
+var out produceBuffer
+
+// produceBuffer is a u32 count then entries. It only grows.
+type produceBuffer struct {
+	buf     []byte
+	n       uint32
+	flushes int // how many times it was handed to the host
+}
+
+// mark is a position in a produceBuffer to discard back to.
+type mark struct {
+	len, n  int
+	flushes int
+}
+
+func (o *produceBuffer) mark() mark { return mark{len(o.buf), int(o.n), o.flushes} }
+
+// discardSince drops the entries added since m: those of a record that
+// failed. If the buffer was flushed since, everything in it is newer than m;
+// entries already handed over are the host's to discard.
+func (o *produceBuffer) discardSince(m mark) {
+	if o.flushes != m.flushes {
+		o.reset()
+		return
+	}
+	o.buf, o.n = o.buf[:m.len], uint32(m.n)
+}
+
+func (o *produceBuffer) reset() {
+	o.buf = abi.AppendCount(o.buf[:0], 0)
+	o.n = 0
+}
+
+var errNoCall = errors.New("sdk: Produce called outside a handler")
+
+// Produce produces a record to topic, partitioned by key, with the timestamp
+// of the input record being handled (or the tick's time in a tick handler).
+// The bytes are copied: the caller may reuse key, value and headers at once.
+// Call it only from a handler, on the handler's goroutine.
+//
+// Records are collected in one buffer and handed to the host when the handler
+// call ends, or earlier once the buffer passes 1 MiB. The host checks each
+// record then: one it refuses (a topic the plugin may not produce to, a record
+// over the size limit) fails the input record it derives from, as if the
+// handler had returned an error. Produce itself returns an error only when
+// called outside a handler or when the host refused a whole buffer earlier in
+// the call; that failure is logged and fails the whole batch or tick.
+func Produce(topic string, key, value []byte, headers ...Header) error {
+	return produce(&Record{
+		Topic:     topic,
+		Partition: -1,
+		Timestamp: call.timestamp,
+		Key:       key,
+		Value:     value,
+		Headers:   headers,
+	})
+}
+
+// ProduceRecord is Produce for a full record. It is sent as it is, with two
+// exceptions: Offset is ignored, and a zero Timestamp gets the timestamp
+// Produce would give. Set Partition to -1 to partition by key; the zero value
+// means partition 0.
+func ProduceRecord(r *Record) error {
+	if r.Timestamp == 0 {
+		c := *r
+		c.Timestamp = call.timestamp
+		return produce(&c)
+	}
+	return produce(r)
+}
+
+func produce(r *Record) error {
+	if !call.active {
+		return errNoCall
+	}
+	if call.status < 0 {
+		return produceError(call.status)
+	}
+	out.buf = abi.AppendOutput(out.buf, call.input, r)
+	out.n++
+	if len(out.buf) >= flushSize {
+		if st := flush(); st < 0 {
+			return produceError(st)
+		}
+	}
+	return nil
+}
+
+func produceError(st int32) error {
+	return errors.New("sdk: the host refused produced records: " + statusString(st))
+}
+
+// begin starts an export call.
+func begin(input uint32, timestamp int64) {
+	call.active, call.input, call.timestamp, call.status = true, input, timestamp, abi.StatusOK
+	out.reset()
+}
+
+// flush hands the produce buffer to the host. A negative status is logged and
+// kept: it fails the call.
+func flush() int32 {
+	abi.SetCount(out.buf, out.n)
+	st := hostProduce(out.buf)
+	out.reset()
+	out.flushes++
+	if st < 0 {
+		sdkLog("produce returned " + statusString(st))
+		call.status = st
+	}
+	return st
+}
+
+// finish ends an export call: it flushes what is left and returns the call's
+// status.
+func finish() int32 {
+	if call.status >= 0 && out.n > 0 {
+		flush()
+	}
+	st := call.status
+	abort()
+	return st
+}
+
+// abort ends an export call without handing over what is left.
+func abort() {
+	call.active, call.input, call.timestamp, call.status = false, abi.NoInput, 0, abi.StatusOK
+	out.reset()
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -79,6 +80,9 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 			return ln, nil
 		}),
 		kfake.WithLogger(zerologAdapter{o.Logger}),
+		// Kafka's 6 s minimum session timeout suits clusters; a local
+		// broker lets a crashed member be replaced within a second or two.
+		kfake.GroupMinSessionTimeout(minSessionTimeout),
 	)
 	if o.DataDir != "" {
 		opts = append(opts, kfake.DataDir(o.DataDir))
@@ -96,6 +100,10 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 	}
 	return &Broker{cluster: c, addr: ln.Addr().String()}, nil
 }
+
+// minSessionTimeout is the smallest consumer session timeout the embedded
+// broker accepts.
+const minSessionTimeout = time.Second
 
 func brokerAuthOpts(o BrokerOptions) ([]kfake.Opt, error) {
 	if o.SASL == nil {

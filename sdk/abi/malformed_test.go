@@ -124,3 +124,31 @@ func TestMalformedErrorSays(t *testing.T) {
 		t.Errorf("error text %q, want %q", got, want)
 	}
 }
+
+// Errors name the field that does not fit and where it starts.
+func TestMalformedErrorNamesTheField(t *testing.T) {
+	// partition..timestamp [0,20), topic "t" [20,25), key "k" [25,30),
+	// value "value" [30,39), header count [39,43), header key "h" [43,48),
+	// header value "x" [48,53).
+	b := AppendRecord(nil, &Record{Topic: "t", Key: []byte("k"), Value: []byte("value"),
+		Headers: []Header{{Key: "h", Value: []byte("x")}}})
+	for _, tc := range []struct {
+		buf  []byte
+		want string
+	}{
+		{b[:10], "partition, offset or timestamp at byte 0 of 10"},
+		{b[:22], "topic at byte 20 of 22"},
+		{b[:28], "key at byte 25 of 28"},
+		{b[:36], "value at byte 30 of 36"},
+		{b[:41], "header count at byte 39 of 41"},
+		{patch(b, 43, 100), "header key at byte 43 of 53"},
+		{b[:52], "header value at byte 48 of 52"},
+	} {
+		d := decoder{b: tc.buf}
+		var r Record
+		d.record(&r)
+		if d.err == nil || d.err.Error() != "abi: malformed encoding: "+tc.want {
+			t.Errorf("%v, want %q", d.err, tc.want)
+		}
+	}
+}

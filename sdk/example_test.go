@@ -55,14 +55,19 @@ func ExampleProduce() {
 
 func ExampleProduceRecord() {
 	sdk.OnRecord(func(r *sdk.Record) error {
-		// Partition 0 explicitly; -1 would partition by key.
-		return sdk.ProduceRecord(&sdk.Record{Topic: "audit", Partition: 0, Key: r.Key, Value: r.Value})
+		return sdk.ProduceRecord(&sdk.Record{
+			Topic:     "audit",
+			Partition: -1, // by key; the zero value would mean partition 0
+			Key:       r.Key,
+			Value:     r.Value,
+			Headers:   []sdk.Header{{Key: "source", Value: []byte(r.Topic)}},
+		})
 	})
 
 	fmt.Print(sdk.RunStubBatch(nil, sdk.Record{Topic: "in", Key: []byte("k"), Value: []byte("v")}))
 	// Output:
 	// produce -> ok
-	//   input=0 topic=audit partition=0 key="k" value="v"
+	//   input=0 topic=audit partition=-1 key="k" value="v" header[source]="in"
 	// status ok
 }
 

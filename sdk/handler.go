@@ -84,9 +84,10 @@ func onBatch(batchLen, count int32) int32 {
 	begin(0, 0)
 	rec := &batch.rec
 	for i := uint32(0); ; i++ {
-		// Start from the SDK's own header slice: the handler may have
-		// replaced rec.Headers with one the decoder must not write into.
-		*rec = Record{Topic: rec.Topic, Headers: batch.headers[:0]}
+		// The decoder sets every field. Give it the SDK's own header slice:
+		// the handler may have replaced rec.Headers with one the decoder
+		// must not write into.
+		rec.Headers = batch.headers[:0]
 		if err := r.Next(rec); err != nil {
 			if err == io.EOF {
 				break

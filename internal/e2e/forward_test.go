@@ -17,6 +17,12 @@ import (
 // over TCP: the forward plugin copies N records, keys and headers intact,
 // none missing, and a graceful stop commits every offset.
 func TestForwardCopiesEveryRecord(t *testing.T) {
+	for _, g := range []string{"at-least-once", "at-most-once", "exactly-once"} {
+		t.Run(g, func(t *testing.T) { testForwardCopies(t, g) })
+	}
+}
+
+func testForwardCopies(t *testing.T, guarantee string) {
 	b := startBroker(t, "")
 	createTopics(t, b.Addr(), 4, "in", "out")
 	dir := t.TempDir()
@@ -31,9 +37,10 @@ name = "copy"
 plugin = "forward"
 topics = ["in"]
 consumers = 2
+guarantee = %q
 produce_topics = ["out"]
 config = { to = "out" }
-`, b.Addr(), pluginsDir(t, "forward"), testutil.CacheDir(t)))
+`, b.Addr(), pluginsDir(t, "forward"), testutil.CacheDir(t), guarantee))
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +61,7 @@ config = { to = "out" }
 
 	const n = 5000
 	produceN(t, b.Addr(), "in", 0, n)
-	out := readAll(t, b.Addr(), "out", n, 60*time.Second)
+	out := readAllWith(t, b.Addr(), "out", n, 60*time.Second, guarantee == "exactly-once")
 	seen := map[string]int{}
 	for _, m := range out {
 		k := string(m.Key)

@@ -92,7 +92,17 @@ func produceN(t *testing.T, addr, topic string, from, n int) {
 // records have been read or the timeout passes.
 func readAll(t *testing.T, addr, topic string, want int, timeout time.Duration) []*sarama.ConsumerMessage {
 	t.Helper()
-	c, err := sarama.NewConsumer([]string{addr}, saramaConfig())
+	return readAllWith(t, addr, topic, want, timeout, false)
+}
+
+// readAllWith is readAll, with isolation read_committed when committed.
+func readAllWith(t *testing.T, addr, topic string, want int, timeout time.Duration, committed bool) []*sarama.ConsumerMessage {
+	t.Helper()
+	cfg := saramaConfig()
+	if committed {
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
+	c, err := sarama.NewConsumer([]string{addr}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,3 +58,5 @@ func (h *countingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.C
 	}
 	return nil
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

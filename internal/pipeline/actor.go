@@ -28,7 +28,10 @@ type actor struct {
 	fails  []host.Failure
 	timer  *time.Timer
 	acks   *ackQueue
+	out    collector
+	single [1]*sarama.ConsumerMessage
 	halted bool
+	txn    *txnState // exactly-once only
 }
 
 func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {
@@ -50,6 +53,12 @@ func (a *actor) run() error {
 		return nil
 	}
 	defer func() { _ = a.inst.Close(context.Background()) }()
+	if a.p.cfg.Guarantee == config.ExactlyOnce {
+		if !a.startTxn() {
+			return nil
+		}
+		defer a.txn.prod.close()
+	}
 	a.log.Debug().Int64("from_offset", a.claim.InitialOffset()).Msg("actor started")
 	for !a.halted {
 		more := a.collect()
@@ -72,6 +81,11 @@ func (a *actor) run() error {
 // finish waits for what the actor produced to be acknowledged, then commits,
 // so the next owner of the partition starts where this one stopped.
 func (a *actor) finish() {
+	if a.txn != nil {
+		// Every batch committed its offset in its own transaction.
+		a.log.Debug().Msg("actor stopped")
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.p.drainTimeout)
 	defer cancel()
 	if !a.acks.drain(ctx) {
@@ -141,6 +155,10 @@ func (a *actor) collect() bool {
 func (a *actor) handle() {
 	first, last := a.msgs[0], a.msgs[len(a.msgs)-1]
 	a.p.stats.In.Add(uint64(len(a.msgs)))
+	if a.txn != nil {
+		a.handleTxn()
+		return
+	}
 	atMostOnce := a.p.cfg.Guarantee == config.AtMostOnce
 	if atMostOnce {
 		// Committed before the plugin sees the batch: never a duplicate,
@@ -149,16 +167,57 @@ func (a *actor) handle() {
 		a.sess.Commit()
 	}
 	p := a.acks.open()
-	next := a.process(p)
+	next := a.process(&a.out)
+	for _, m := range a.out.kept(first.Offset, next) {
+		p.send(m)
+	}
 	if atMostOnce {
 		next = -1
 	}
 	p.seal(next)
 }
 
-// process returns the offset to mark: past the batch, or at the first record
-// the actor could not finish.
-func (a *actor) process(p *pending) int64 {
+// emitter receives the records a batch produces, with the offset of the
+// input record each derives from.
+type emitter interface {
+	emit(msg *sarama.ProducerMessage, input int64)
+}
+
+// collector holds a batch's records until its outcome is known, so that
+// when the actor stops at a record (the stop policy, a revoke mid-retry)
+// nothing derived from the records after it is produced.
+type collector struct {
+	outs []collected
+	msgs []*sarama.ProducerMessage
+}
+
+type collected struct {
+	msg   *sarama.ProducerMessage
+	input int64 // offset of the input record, -1 for the batch as a whole
+}
+
+func (c *collector) emit(msg *sarama.ProducerMessage, input int64) {
+	c.outs = append(c.outs, collected{msg, input})
+}
+
+// kept returns, in order, the records derived from input records before
+// next (the batch starts at first), and empties the collector.
+func (c *collector) kept(first, next int64) []*sarama.ProducerMessage {
+	c.msgs = c.msgs[:0]
+	for _, o := range c.outs {
+		if (o.input < 0 && next > first) || (o.input >= 0 && o.input < next) {
+			c.msgs = append(c.msgs, o.msg)
+		}
+	}
+	clear(c.outs)
+	c.outs = c.outs[:0]
+	return c.msgs
+}
+
+// process runs the batch in a.msgs through the plugin and the failure
+// policy. It returns the offset to commit: past the batch, or at the first
+// record the actor could not finish.
+func (a *actor) process(p emitter) int64 {
 	a.batch.Reset()
 	for _, m := range a.msgs {
 		a.enc.add(&a.batch, m)
@@ -176,7 +235,7 @@ func (a *actor) process(p *pending) int64 {
 		}
 		return a.msgs[len(a.msgs)-1].Offset + 1
 	}
-	a.send(p, res)
+	a.send(p, res, a.msgs)
 	a.fails = append(a.fails[:0], res.Failures...)
 	for _, f := range a.fails {
 		m := a.msgs[f.Index]
@@ -203,7 +262,7 @@ func (a *actor) call() (*host.Result, error) {
 }
 
 // one runs a single record; on success its outputs are sent.
-func (a *actor) one(p *pending, m *sarama.ConsumerMessage) error {
+func (a *actor) one(p emitter, m *sarama.ConsumerMessage) error {
 	a.batch.Reset()
 	a.enc.add(&a.batch, m)
 	res, err := a.call()
@@ -213,13 +272,24 @@ func (a *actor) one(p *pending, m *sarama.ConsumerMessage) error {
 	if len(res.Failures) > 0 {
 		return errors.New(res.Failures[0].Reason)
 	}
-	a.send(p, res)
+	a.send(p, res, a.alone(m))
 	return nil
 }
 
-func (a *actor) send(p *pending, res *host.Result) {
+func (a *actor) alone(m *sarama.ConsumerMessage) []*sarama.ConsumerMessage {
+	a.single[0] = m
+	return a.single[:]
+}
+
+// send emits a call's outputs; msgs are the records of the call, by index.
+func (a *actor) send(p emitter, res *host.Result, msgs []*sarama.ConsumerMessage) {
 	for i := range res.Outputs {
-		p.send(producerMessage(&res.Outputs[i].Record))
+		o := &res.Outputs[i]
+		input := int64(-1)
+		if int(o.Input) < len(msgs) {
+			input = msgs[o.Input].Offset
+		}
+		p.emit(producerMessage(&o.Record), input)
 	}
 	a.p.stats.Out.Add(uint64(len(res.Outputs)))
 }

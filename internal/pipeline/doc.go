@@ -20,7 +20,16 @@
 // record it produced (and any dead-letter record). Batches are acknowledged
 // out of order but marked in order (see ackQueue), because sarama's
 // MarkOffset only moves forward. Under at-most-once a batch's offsets are
-// committed before the plugin sees it.
+// committed before the plugin sees it. Under exactly-once each actor has its
+// own transactional producer (transactional id per group, topic and
+// partition, so a previous owner is fenced) and each batch is one
+// transaction holding what it produced, its dead-letter records and its
+// input offset (with the group generation); a failed transaction is aborted
+// and the batch runs again from the committed offset.
+//
+// A batch's records are held until its outcome is known (see collector):
+// when the actor stops at a record, nothing derived from later records is
+// produced.
 //
 // # Concurrency
 //

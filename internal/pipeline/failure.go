@@ -27,7 +27,7 @@ const (
 // 1+retries attempts, then applies the failure policy. attempts counts the
 // calls that already included the record. It returns false when the actor
 // must not go past the record: the stop policy, or the session ended.
-func (a *actor) settle(p *pending, m *sarama.ConsumerMessage, attempts int, err error) bool {
+func (a *actor) settle(p emitter, m *sarama.ConsumerMessage, attempts int, err error) bool {
 	f := a.p.cfg.Failure
 	delay := f.Backoff.Duration
 	for ; attempts < 1+f.Retries; attempts++ {
@@ -51,7 +51,7 @@ func (a *actor) settle(p *pending, m *sarama.ConsumerMessage, attempts int, err 
 		return true
 	case config.DeadLetter:
 		a.p.stats.DeadLettered.Add(1)
-		p.send(a.deadLetter(m, err, attempts))
+		p.emit(a.deadLetter(m, err, attempts), m.Offset)
 		log.Warn().Err(err).Str("dead_letter_topic", f.DeadLetterTopic).Msg("record failed; sent to the dead-letter topic")
 		return true
 	default:

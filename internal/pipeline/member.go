@@ -41,6 +41,15 @@ func newMember(p *Pipeline, i int, o kafka.ClientOptions) (*member, error) {
 	// explicitly when they hand a partition over.
 	cfg.Consumer.Offsets.AutoCommit.Enable = true
 	cfg.Consumer.Offsets.AutoCommit.Interval = time.Second
+	if c.Guarantee == config.ExactlyOnce {
+		// Offsets are committed only inside transactions (see exactly.go),
+		// and only committed records are read.
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+		cfg.Consumer.Offsets.AutoCommit.Enable = false
+		// An offset fetch waits out pending transactional commits
+		// (UNSTABLE_OFFSET_COMMIT); sarama gives up after Retry.Max.
+		cfg.Consumer.Offsets.Retry.Max = 100
+	}
 	cfg.Consumer.Return.Errors = true
 	cfg.ChannelBufferSize = max(c.BatchSize, 256)
 	return &member{p: p, id: id, brokers: o.Brokers, cfg: cfg}, nil

@@ -24,6 +24,8 @@ type Stats struct {
 	DeadLettered atomic.Uint64
 	Skipped      atomic.Uint64
 	Traps        atomic.Uint64 // instances lost to a trap or timeout
+	TxnCommitted atomic.Uint64 // exactly-once transactions committed
+	TxnAborted   atomic.Uint64 // exactly-once transactions aborted (the batch ran again)
 }
 
 // Options are what a pipeline needs from the daemon.
@@ -43,6 +45,7 @@ type Options struct {
 // the partitions of its topics.
 type Pipeline struct {
 	cfg          config.Pipeline
+	client       kafka.ClientOptions
 	plugin       *host.Plugin
 	producer     sender
 	allow        func(string) bool
@@ -69,6 +72,7 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{
 		cfg:          cfg,
+		client:       o.Client,
 		plugin:       o.Plugin,
 		producer:     o.Producer,
 		allow:        o.AllowTopic,

@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/wasmhost/wasmhost/internal/testutil"
+	"github.com/wasmhost/wasmhost/internal/verify"
+)
+
+// These tests run `wasmhost broker` (with a data dir) and `wasmhost run` as
+// subprocesses, disrupt them mid-stream, and check the output with the
+// verifier: exactly-once must copy every record exactly once, at-least-once
+// must lose nothing, at-most-once must duplicate nothing.
+
+const streamLen = 20000
+
+var guarantees = []string{"at-least-once", "exactly-once", "at-most-once"}
+
+// brokerProc is `wasmhost broker` as a subprocess.
+type brokerProc struct {
+	addr, dir string
+	cmd       *exec.Cmd
+	logs      bytes.Buffer
+	done      chan struct{}
+}
+
+func startBrokerProc(t *testing.T, addr, dir string) *brokerProc {
+	t.Helper()
+	b := &brokerProc{addr: addr, dir: dir, done: make(chan struct{})}
+	b.cmd = exec.Command(wasmhostBinary(t), "broker", "--listen", addr, "--data-dir", dir, "--log-level", "warn")
+	b.cmd.Stdout, b.cmd.Stderr = &b.logs, &b.logs
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = b.cmd.Wait(); close(b.done) }()
+	t.Cleanup(func() { b.kill() })
+	waitFor(t, 20*time.Second, "the broker to listen on "+addr, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return b
+}
+
+func (b *brokerProc) kill() {
+	select {
+	case <-b.done:
+	default:
+		_ = b.cmd.Process.Kill()
+		<-b.done
+	}
+}
+
+// restart stops the broker gracefully and starts it again on the same
+// address and data directory.
+func (b *brokerProc) restart(t *testing.T) *brokerProc {
+	t.Helper()
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("broker did not stop\n%s", b.logs.String())
+	}
+	return startBrokerProc(t, b.addr, b.dir)
+}
+
+// stream is the input of one scenario.
+type stream struct {
+	t      *testing.T
+	addr   string
+	cfg    string
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// newStream creates the topics and a daemon config for guarantee, and
+// starts producing streamLen sequenced records in the background.
+func newStream(t *testing.T, addr, guarantee string) *stream {
+	t.Helper()
+	createTopics(t, addr, 4, "in", "out")
+	cfg := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
+shutdown_timeout = "20s"
+[log]
+level = "warn"
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[[pipelines]]
+name = "copy"
+plugin = "forward"
+topics = ["in"]
+guarantee = %q
+batch_size = 100
+batch_wait = "5ms"
+session_timeout = "2s"
+produce_topics = ["out"]
+config = { to = "out" }
+`, addr, pluginsDir(t, "forward"), testutil.CacheDir(t), guarantee))
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stream{t: t, addr: addr, cfg: cfg, done: make(chan error, 1), cancel: cancel}
+	t.Cleanup(cancel)
+	go func() {
+		// Retry through broker restarts: a batch is resent whole, which
+		// the verifier sees as the same sequence numbers (never counted
+		// twice on the input side, since it maps outputs by seq).
+		from, chunk := 0, 500
+		for from < streamLen && ctx.Err() == nil {
+			err := verify.Produce(ctx, saramaConfig(), []string{addr}, verify.ProduceOptions{Topic: "in", From: from, Count: chunk, Rate: 2000})
+			if err != nil {
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
+			from += chunk
+		}
+		s.done <- ctx.Err()
+	}()
+	return s
+}
+
+// finish waits for the producer, then for the group to commit the whole
+// input, so every record has been handled.
+func (s *stream) finish(daemons ...*daemonProc) {
+	t := s.t
+	t.Helper()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("producer: %v", err)
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatal("producer did not finish")
+	}
+	inputs := highWater(t, s.addr, "in")
+	waitFor(t, 120*time.Second, fmt.Sprintf("offsets committed up to the %d input records", inputs), func() bool {
+		sum := int64(0)
+		for _, off := range committedNoFail(s.addr, "wasmhost-copy", "in") {
+			sum += off
+		}
+		return sum >= inputs
+	})
+	for _, d := range daemons {
+		if code := d.stop(t); code != 0 {
+			t.Fatalf("daemon exit code %d\n%s", code, d.logs)
+		}
+	}
+}
+
+// check runs the verifier and applies the guarantee's rule.
+func (s *stream) check(guarantee string) {
+	t := s.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := verify.Check(ctx, saramaConfig(), []string{s.addr}, verify.CheckOptions{
+		Input: "in", Output: "out", Group: "wasmhost-copy", ReadCommitted: guarantee == "exactly-once",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	_ = r.WriteTable(&table)
+	tot := r.Totals()
+	t.Logf("%s:\n%s", guarantee, table.String())
+	switch guarantee {
+	case "exactly-once":
+		if !r.Exact() {
+			t.Fatalf("exactly-once: output differs from input")
+		}
+	case "at-least-once":
+		if tot.Missing > 0 || tot.CommittedMissing > 0 || r.Stray > 0 {
+			t.Fatalf("at-least-once lost records")
+		}
+	case "at-most-once":
+		if tot.Duplicated > 0 || r.Stray > 0 {
+			t.Fatalf("at-most-once duplicated records")
+		}
+	}
+	if tot.Input < streamLen {
+		t.Fatalf("only %d input records", tot.Input)
+	}
+}
+
+func committedNoFail(addr, group, topic string) map[int32]int64 {
+	admin, err := sarama.NewClusterAdmin([]string{addr}, saramaConfig())
+	if err != nil {
+		return nil
+	}
+	defer admin.Close()
+	res, err := admin.ListConsumerGroupOffsets(group, nil)
+	if err != nil {
+		return nil
+	}
+	out := map[int32]int64{}
+	for p, b := range res.Blocks[topic] {
+		out[p] = b.Offset
+	}
+	return out
+}
+
+func (d *daemonProc) kill9(t *testing.T) {
+	t.Helper()
+	_ = d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+}
+
+// TestKill9 kills the daemon with SIGKILL at random points five times
+// during the stream, restarting it each time.
+func TestKill9(t *testing.T) {
+	for _, g := range guarantees {
+		t.Run(g, func(t *testing.T) {
+			t.Parallel() // each scenario has its own broker and daemons
+			seed := time.Now().UnixNano()
+			rng := rand.New(rand.NewPCG(uint64(seed), 0))
+			t.Logf("seed %d", seed)
+			b := startBrokerProc(t, freePort(t), t.TempDir())
+			s := newStream(t, b.addr, g)
+			d := startDaemon(t, s.cfg)
+			for i := range 5 {
+				// Kill only once this daemon has done some work, at a
+				// random point after that.
+				before := highWater(t, b.addr, "out")
+				waitFor(t, 60*time.Second, "progress before kill", func() bool {
+					return highWater(t, b.addr, "out") >= before+100
+				})
+				time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+				t.Logf("kill -9 #%d at %d output records", i+1, highWater(t, b.addr, "out"))
+				d.kill9(t)
+				d = startDaemon(t, s.cfg)
+			}
+			s.finish(d)
+			s.check(g)
+		})
+	}
+}
+
+// TestThreeDaemonsOneGroup runs three daemons in one group, kills one and
+// starts another mid-stream.
+func TestThreeDaemonsOneGroup(t *testing.T) {
+	for _, g := range guarantees {
+		t.Run(g, func(t *testing.T) {
+			t.Parallel() // each scenario has its own broker and daemons
+			b := startBrokerProc(t, freePort(t), t.TempDir())
+			s := newStream(t, b.addr, g)
+			ds := []*daemonProc{startDaemon(t, s.cfg), startDaemon(t, s.cfg), startDaemon(t, s.cfg)}
+			time.Sleep(1500 * time.Millisecond)
+			ds[1].kill9(t)
+			ds[1] = startDaemon(t, s.cfg)
+			s.finish(ds...)
+			s.check(g)
+		})
+	}
+}
+
+// TestBrokerRestart restarts the broker mid-stream, keeping its data.
+func TestBrokerRestart(t *testing.T) {
+	for _, g := range guarantees {
+		t.Run(g, func(t *testing.T) {
+			t.Parallel() // each scenario has its own broker and daemons
+			b := startBrokerProc(t, freePort(t), t.TempDir())
+			s := newStream(t, b.addr, g)
+			d := startDaemon(t, s.cfg)
+			time.Sleep(1500 * time.Millisecond)
+			b = b.restart(t)
+			s.finish(d)
+			s.check(g)
+		})
+	}
+}

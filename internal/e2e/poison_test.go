@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/daemon"
+	"github.com/wasmhost/wasmhost/internal/pipeline"
+	"github.com/wasmhost/wasmhost/internal/testutil"
+)
+
+// poisonAt says which records of partition 0 are poison: the hostile
+// plugin fails "fail" records and traps on "panic" ones. Partition 1 is
+// clean.
+var poisonAt = map[int]string{20: "fail", 45: "panic", 70: "fail"}
+
+const perPartition = 100
+
+func producePoison(t *testing.T, addr string) {
+	t.Helper()
+	cfg := saramaConfig()
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var msgs []*sarama.ProducerMessage
+	for part := int32(0); part < 2; part++ {
+		for i := range perPartition {
+			v := fmt.Sprintf("p%d-%d", part, i)
+			if kind, ok := poisonAt[i]; ok && part == 0 {
+				v = kind
+			}
+			msgs = append(msgs, &sarama.ProducerMessage{Topic: "in", Partition: part,
+				Key: sarama.StringEncoder(fmt.Sprintf("k%d-%d", part, i)), Value: sarama.StringEncoder(v),
+				Headers: []sarama.RecordHeader{{Key: []byte("origin"), Value: []byte("poison-test")}}})
+		}
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPoisonRecords(t *testing.T) {
+	cases := []struct{ policy, guarantee string }{
+		{"dead-letter", "at-least-once"},
+		{"dead-letter", "exactly-once"},
+		{"skip", "at-least-once"},
+		{"stop", "at-least-once"},
+	}
+	for _, c := range cases {
+		t.Run(c.policy+"/"+c.guarantee, func(t *testing.T) {
+			t.Parallel()
+			testPoison(t, c.policy, c.guarantee)
+		})
+	}
+}
+
+func testPoison(t *testing.T, policy, guarantee string) {
+	b := startBroker(t, "")
+	createTopics(t, b.Addr(), 2, "in", "out", "dlq")
+	dlq := ""
+	if policy == "dead-letter" {
+		dlq = `dead_letter_topic = "dlq"`
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "c.toml"), fmt.Sprintf(`
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[[pipelines]]
+name = "poison"
+plugin = %q
+topics = ["in"]
+guarantee = %q
+batch_size = 16
+produce_topics = ["out"]
+config = { to = "out" }
+[pipelines.failure]
+policy = %q
+retries = 2
+backoff = "10ms"
+%s
+`, b.Addr(), t.TempDir(), testutil.CacheDir(t), testutil.BuildPlugin(t, "host/testdata/plugins/hostile"), guarantee, policy, dlq))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, stop := contextWithCancel(contextFor(t))
+	done := make(chan error, 1)
+	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), nil) }()
+	producePoison(t, b.Addr())
+
+	// The partition keeps moving past poison (or, with stop, halts at the
+	// first one while partition 1 finishes).
+	want := map[int32]int64{0: perPartition, 1: perPartition}
+	if policy == "stop" {
+		want[0] = 20
+	}
+	waitFor(t, 60*time.Second, fmt.Sprintf("committed offsets %v", want), func() bool {
+		got := committedNoFail(b.Addr(), "wasmhost-poison", "in")
+		return got[0] == want[0] && got[1] == want[1]
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+
+	committedReads := guarantee == "exactly-once"
+	good := 2*perPartition - len(poisonAt)
+	if policy == "stop" {
+		good = perPartition + 20
+	}
+	out := readAllWith(t, b.Addr(), "out", good, 20*time.Second, committedReads)
+	if len(out) != good {
+		t.Fatalf("%d records copied, want %d", len(out), good)
+	}
+	for _, m := range out {
+		if _, poison := map[string]bool{"fail": true, "panic": true}[string(m.Value)]; poison {
+			t.Fatalf("poison record %q was copied", m.Value)
+		}
+	}
+	dead := readAllWith(t, b.Addr(), "dlq", len(poisonAt), 5*time.Second, committedReads)
+	if policy != "dead-letter" {
+		if len(dead) != 0 {
+			t.Fatalf("%d dead letters with policy %s", len(dead), policy)
+		}
+		if policy == "skip" && countLines(logs.String(), "failure.policy = skip") != len(poisonAt) {
+			t.Fatalf("skipped records not logged:\n%s", logs)
+		}
+		if policy == "stop" && countLines(logs.String(), "partition halted") != 1 {
+			t.Fatalf("halt not logged once:\n%s", logs)
+		}
+		return
+	}
+	if len(dead) != len(poisonAt) {
+		t.Fatalf("%d dead letters, want %d", len(dead), len(poisonAt))
+	}
+	for _, m := range dead {
+		h := map[string]string{}
+		for _, x := range m.Headers {
+			h[string(x.Key)] = string(x.Value)
+		}
+		off, _ := strconv.Atoi(h[pipeline.HeaderOffset])
+		kind, ok := poisonAt[off]
+		if !ok || string(m.Value) != kind || string(m.Key) != fmt.Sprintf("k0-%d", off) || h["origin"] != "poison-test" {
+			t.Errorf("dead letter %q/%q at offset %d does not keep the original record: %v", m.Key, m.Value, off, h)
+		}
+		for _, k := range []string{pipeline.HeaderError, pipeline.HeaderPlugin, pipeline.HeaderPluginSHA256, pipeline.HeaderPipeline,
+			pipeline.HeaderTopic, pipeline.HeaderPartition, pipeline.HeaderAttempts, pipeline.HeaderFailedAt} {
+			if h[k] == "" {
+				t.Errorf("dead letter at offset %d lacks header %s", off, k)
+			}
+		}
+		if h[pipeline.HeaderTopic] != "in" || h[pipeline.HeaderPartition] != "0" || len(h[pipeline.HeaderPluginSHA256]) != 64 {
+			t.Errorf("dead letter headers %v", h)
+		}
+		if a, _ := strconv.Atoi(h[pipeline.HeaderAttempts]); a != 3 {
+			t.Errorf("attempts = %q, want 3 (1 + 2 retries)", h[pipeline.HeaderAttempts])
+		}
+	}
+}
+
+func countLines(s, substr string) int {
+	n := 0
+	for _, l := range lines(s) {
+		if contains(l, substr) {
+			n++
+		}
+	}
+	return n
+}

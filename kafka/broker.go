@@ -36,7 +36,8 @@ type BrokerOptions struct {
 	// with exactly this mechanism, user and password.
 	SASL *SASLOptions
 	// Logger receives the broker's own logs: its errors and warnings at
-	// their level, its per-request chatter at debug.
+	// their level, its per-request chatter at debug. The zero value
+	// discards.
 	Logger zerolog.Logger
 }
 

@@ -31,7 +31,8 @@ type Ack interface {
 // ProducerOptions configure [NewProducer].
 type ProducerOptions struct {
 	// Logger receives delivery failures (warn; a burst of 100 a second,
-	// then sampled: Stats counts every one) and successes (debug).
+	// then one in 1000: Stats counts every one) and successes (debug).
+	// The zero value discards.
 	Logger zerolog.Logger
 }
 

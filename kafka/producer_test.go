@@ -21,7 +21,7 @@ type countingAck struct {
 }
 
 func newCountingAck(n int) *countingAck {
-	return &countingAck{calls: make(map[*sarama.ProducerMessage]int, n), done: make(chan struct{}, n)}
+	return &countingAck{calls: make(map[*sarama.ProducerMessage]int, n), done: make(chan struct{}, n+16)}
 }
 
 func (a *countingAck) Done(msg *sarama.ProducerMessage, err error) {

@@ -18,11 +18,15 @@ func deleteTopic(ctx context.Context, admin sarama.ClusterAdmin, name string) er
 	b := newBackoff(pollMin, pollMax)
 	for {
 		md, err := describeTopic(admin, name)
-		if err == nil && errors.Is(md.Err, sarama.ErrUnknownTopicOrPartition) {
+		switch {
+		case err != nil:
+		case errors.Is(md.Err, sarama.ErrUnknownTopicOrPartition):
 			return nil
+		default:
+			err = errors.New("metadata still lists the topic")
 		}
 		if werr := b.wait(ctx); werr != nil {
-			return fmt.Errorf("waiting for deletion to complete: %w", werr)
+			return fmt.Errorf("waiting for deletion to complete: %w (last: %w)", werr, err)
 		}
 	}
 }

@@ -59,9 +59,8 @@
 // # Concurrency
 //
 // An instance is single-threaded: the host never calls into it while a call
-// is running, so handlers need no locks. Call the SDK's functions from the
-// handler's goroutine, during a handler call (Log and Config may also be called
-// from a goroutine the handler waits for). A handler must not wait for a
+// is running, so handlers need no locks. Call the SDK's functions during a
+// handler call, from the handler's goroutine. A handler must not wait for a
 // goroutine that outlives its call: between calls no goroutine runs.
 //
 // # Config

@@ -33,9 +33,10 @@ func OnRecord(fn func(r *Record) error) { recordHandler = fn }
 
 // OnTick registers fn as the plugin's tick handler, for sources. Call it from
 // an init function. The host calls fn at the source's interval with its
-// current time. A returned error is logged and fails the whole tick; what the
-// tick produced is not handed to the host. Registering again replaces the
-// handler; nil removes it.
+// current time. A returned error is logged and fails the whole tick: what the
+// tick produced is dropped (the host discards any part an early flush had
+// already handed over). Registering again replaces the handler; nil removes
+// it.
 func OnTick(fn func(now time.Time) error) { tickHandler = fn }
 
 // batch is the state on_batch reuses from call to call: the buffer the batch

@@ -64,9 +64,10 @@ var errNoCall = errors.New("sdk: Produce called outside a handler")
 // call ends, or earlier once the buffer passes 1 MiB. The host checks each
 // record then: one it refuses (a topic the plugin may not produce to, a record
 // over the size limit) fails the input record it derives from, as if the
-// handler had returned an error. Produce itself returns an error only when
-// called outside a handler or when the host refused a whole buffer earlier in
-// the call; that failure is logged and fails the whole batch or tick.
+// handler had returned an error, or the whole tick in a tick handler. Produce
+// does not see those refusals. It returns an error only when called outside a
+// handler, or when the host refused a whole buffer earlier in the call; that
+// is logged and fails the whole batch or tick, so return the error.
 func Produce(topic string, key, value []byte, headers ...Header) error {
 	return produce(&Record{
 		Topic:     topic,

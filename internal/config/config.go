@@ -91,21 +91,24 @@ type Topic struct {
 // Pipeline consumes Topics as consumer group Group and hands the records to
 // Plugin in batches.
 type Pipeline struct {
-	Name           string            `toml:"name"`
-	Plugin         string            `toml:"plugin"` // see PluginPath
-	Topics         []string          `toml:"topics"`
-	Group          string            `toml:"group"` // Load defaults it to "wasmhost-<name>"
-	Consumers      int               `toml:"consumers"`
-	BatchSize      int               `toml:"batch_size"`
-	BatchWait      Duration          `toml:"batch_wait"`
-	OffsetReset    OffsetReset       `toml:"offset_reset"`
-	SessionTimeout Duration          `toml:"session_timeout"`
-	Guarantee      Guarantee         `toml:"guarantee"`
-	ProduceTopics  []string          `toml:"produce_topics"` // allowlist; empty = every [[topics]] name
-	SHA256         Digest            `toml:"sha256"`         // zero = not pinned
-	Config         map[string]string `toml:"config"`         // handed to the plugin
-	Failure        Failure           `toml:"failure"`
-	Limits         Limits            `toml:"limits"`
+	Name           string      `toml:"name"`
+	Plugin         string      `toml:"plugin"` // see PluginPath
+	Topics         []string    `toml:"topics"`
+	Group          string      `toml:"group"` // Load defaults it to "wasmhost-<name>"
+	Consumers      int         `toml:"consumers"`
+	BatchSize      int         `toml:"batch_size"`
+	BatchWait      Duration    `toml:"batch_wait"`
+	OffsetReset    OffsetReset `toml:"offset_reset"`
+	SessionTimeout Duration    `toml:"session_timeout"`
+	// TransactionTimeout bounds an exactly-once transaction; after a crash
+	// the partition waits at most this long for the broker to abort it.
+	TransactionTimeout Duration          `toml:"transaction_timeout"`
+	Guarantee          Guarantee         `toml:"guarantee"`
+	ProduceTopics      []string          `toml:"produce_topics"` // allowlist; empty = every [[topics]] name
+	SHA256             Digest            `toml:"sha256"`         // zero = not pinned
+	Config             map[string]string `toml:"config"`         // handed to the plugin
+	Failure            Failure           `toml:"failure"`
+	Limits             Limits            `toml:"limits"`
 }
 
 // Failure says what a pipeline does when a plugin call fails.
@@ -164,17 +167,18 @@ func DefaultTopic() Topic {
 // default derives from Name, too.
 func DefaultPipeline() Pipeline {
 	return Pipeline{
-		Topics:         []string{},
-		Consumers:      1,
-		BatchSize:      256,
-		BatchWait:      Duration{50 * time.Millisecond},
-		OffsetReset:    Earliest,
-		SessionTimeout: Duration{10 * time.Second},
-		Guarantee:      AtLeastOnce,
-		ProduceTopics:  []string{},
-		Config:         map[string]string{},
-		Failure:        Failure{Policy: Stop, Retries: 3, Backoff: Duration{100 * time.Millisecond}},
-		Limits:         defaultLimits(),
+		Topics:             []string{},
+		Consumers:          1,
+		BatchSize:          256,
+		BatchWait:          Duration{50 * time.Millisecond},
+		OffsetReset:        Earliest,
+		SessionTimeout:     Duration{10 * time.Second},
+		TransactionTimeout: Duration{10 * time.Second},
+		Guarantee:          AtLeastOnce,
+		ProduceTopics:      []string{},
+		Config:             map[string]string{},
+		Failure:            Failure{Policy: Stop, Retries: 3, Backoff: Duration{100 * time.Millisecond}},
+		Limits:             defaultLimits(),
 	}
 }
 

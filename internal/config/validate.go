@@ -126,6 +126,9 @@ func (pl *Pipeline) validate(p *problems, key string, names, groups map[string]s
 	between(p, key+".batch_size", pl.BatchSize, 1, 100000)
 	positive(p, key+".batch_wait", pl.BatchWait)
 	enum(p, key+".offset_reset", pl.OffsetReset, offsetResets)
+	if d := pl.TransactionTimeout.Duration; d < time.Second || d > 15*time.Minute {
+		p.add(key+".transaction_timeout", "must be between 1s and 15m, got %s", pl.TransactionTimeout)
+	}
 	if pl.SessionTimeout.Duration < time.Second {
 		p.add(key+".session_timeout", "must be at least 1s, got %s", pl.SessionTimeout)
 	}

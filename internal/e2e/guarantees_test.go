@@ -108,6 +108,7 @@ guarantee = %q
 batch_size = 100
 batch_wait = "5ms"
 session_timeout = "2s"
+transaction_timeout = "3s"
 produce_topics = ["out"]
 config = { to = "out" }
 `, addr, pluginsDir(t, "forward"), testutil.CacheDir(t), guarantee))

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func startDaemon(t *testing.T, configPath string) *daemonProc {
 		if d.cmd.ProcessState == nil {
 			_ = d.cmd.Process.Kill()
 			<-d.done
+		}
+		if t.Failed() {
+			t.Logf("daemon %d log (last lines):\n%s", d.cmd.Process.Pid, tail(d.logs.String(), 40))
 		}
 	})
 	return d
@@ -171,4 +175,12 @@ func TestBrokerCommandServesKafkaClients(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("broker exit code %d\n%s", code, logs.String())
 	}
+}
+
+func tail(s string, n int) string {
+	ls := lines(s)
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
 }

@@ -23,7 +23,7 @@ func (a *actor) startTxn() bool {
 	id := txnID(p.cfg.Group, a.claim.Topic(), a.claim.Partition())
 	backoff := 100 * time.Millisecond
 	for {
-		prod, err := newTxnProducer(p.client, id)
+		prod, err := newTxnProducer(p.client, id, p.cfg.TransactionTimeout.Duration)
 		if err == nil {
 			meta := &sarama.ConsumerGroupMetadata{GroupID: p.cfg.Group, GenerationID: a.sess.GenerationID(), MemberID: a.sess.MemberID()}
 			a.txn = &txnState{prod: prod, meta: meta}

@@ -47,8 +47,10 @@ func newMember(p *Pipeline, i int, o kafka.ClientOptions) (*member, error) {
 		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
 		cfg.Consumer.Offsets.AutoCommit.Enable = false
 		// An offset fetch waits out pending transactional commits
-		// (UNSTABLE_OFFSET_COMMIT); sarama gives up after Retry.Max.
-		cfg.Consumer.Offsets.Retry.Max = 100
+		// (UNSTABLE_OFFSET_COMMIT), one Metadata.Retry.Backoff apart, and
+		// sarama gives up after Retry.Max: cover the transaction timeout
+		// a crashed owner's transaction can stay open for, twice.
+		cfg.Consumer.Offsets.Retry.Max = max(100, int(2*c.TransactionTimeout.Duration/cfg.Metadata.Retry.Backoff))
 	}
 	cfg.Consumer.Return.Errors = true
 	cfg.ChannelBufferSize = max(c.BatchSize, 256)

@@ -28,7 +28,7 @@ func txnID(group, topic string, partition int32) string {
 	return fmt.Sprintf("wasmhost-%s-%s-%d", group, topic, partition)
 }
 
-func newTxnProducer(o kafka.ClientOptions, id string) (*txnProducer, error) {
+func newTxnProducer(o kafka.ClientOptions, id string, timeout time.Duration) (*txnProducer, error) {
 	o.ClientID = id
 	cfg, err := kafka.NewSaramaConfig(o)
 	if err != nil {
@@ -38,6 +38,10 @@ func newTxnProducer(o kafka.ClientOptions, id string) (*txnProducer, error) {
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Net.MaxOpenRequests = 1
 	cfg.Producer.Transaction.ID = id
+	// After a crash the broker aborts the dead owner's open transaction
+	// once it is this old; until then the partition's committed offset is
+	// unstable and its next owner waits (see member.go).
+	cfg.Producer.Transaction.Timeout = timeout
 	// Outcomes are judged per transaction by CommitTxn: a failed record
 	// puts the transaction in an error state, so nothing needs draining.
 	cfg.Producer.Return.Successes = false

@@ -41,6 +41,13 @@ func tuneProducer(cfg *sarama.Config) {
 	// replica has it; this is what lets the daemon commit the input
 	// offsets behind it. (The embedded broker ignores acks.)
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	// Idempotent: when a connection drops after the broker wrote a batch
+	// but before it answered, sarama's retry would otherwise write the
+	// batch twice (seen on a broker restart). The broker deduplicates by
+	// producer id and sequence, which needs one request in flight per
+	// broker connection.
+	cfg.Producer.Idempotent = true
+	cfg.Net.MaxOpenRequests = 1
 	// No compression: on loopback and small records it costs CPU the
 	// plugins need and saves nothing; records from plugins are usually
 	// small JSON. Set per deployment if the network is the bottleneck.

@@ -30,6 +30,8 @@ type ackQueue struct {
 	producer sender
 	stopping *atomic.Bool
 
+	noResend bool // at-most-once: a failed delivery is not retried
+
 	mu    sync.Mutex
 	q     []*pending
 	empty chan struct{}
@@ -84,6 +86,13 @@ func (p *pending) Done(msg *sarama.ProducerMessage, err error) {
 	if errors.Is(err, kafka.ErrProducerClosed) || p.q.stopping.Load() {
 		// Shutting down: leave the batch incomplete so its offset is not
 		// marked and the record is consumed again after a restart.
+		return
+	}
+	if p.q.noResend {
+		// At-most-once: a record the producer gave up on is lost (the
+		// producer logged and counted it), never written twice. The
+		// batch's offset was committed before the plugin ran.
+		p.release()
 		return
 	}
 	// Done must not call Send (see kafka.Ack): resend from a timer.

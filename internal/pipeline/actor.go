@@ -44,6 +44,7 @@ func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.Consum
 	a.log = a.base.With().Str("plugin", p.plugin.Name()).Logger()
 	topic, part := claim.Topic(), claim.Partition()
 	a.acks = newAckQueue(p.producer, func(next int64) { sess.MarkOffset(topic, part, next, "") }, &p.stopping)
+	a.acks.noResend = p.cfg.Guarantee == config.AtMostOnce
 	return a
 }
 

@@ -68,9 +68,13 @@ func readTopic(ctx context.Context, client sarama.Client, topic string, idle tim
 	return out, nil
 }
 
+// firstWait is how long a partition with records may take to deliver its
+// first one (a broker just restarted, a loaded machine) before it is an error.
+const firstWait = 30 * time.Second
+
 func drain(ctx context.Context, pc sarama.PartitionConsumer, p int32, hwm int64, idle time.Duration) ([]record, error) {
 	var recs []record
-	timer := time.NewTimer(idle)
+	timer := time.NewTimer(firstWait)
 	defer timer.Stop()
 	for {
 		select {
@@ -91,6 +95,9 @@ func drain(ctx context.Context, pc sarama.PartitionConsumer, p int32, hwm int64,
 		case err := <-pc.Errors():
 			return recs, fmt.Errorf("verify: reading partition %d: %w", p, err)
 		case <-timer.C:
+			if len(recs) == 0 {
+				return nil, fmt.Errorf("verify: partition %d has records up to offset %d but none arrived in %s", p, hwm, firstWait)
+			}
 			return recs, nil
 		case <-ctx.Done():
 			return recs, ctx.Err()

@@ -28,6 +28,7 @@ type actor struct {
 	fails  []host.Failure
 	timer  *time.Timer
 	acks   *ackQueue
+	client sarama.Client // the member's, for at-most-once commits
 	out    collector
 	single [1]*sarama.ConsumerMessage
 	halted bool
@@ -163,9 +164,14 @@ func (a *actor) handle() {
 	atMostOnce := a.p.cfg.Guarantee == config.AtMostOnce
 	if atMostOnce {
 		// Committed before the plugin sees the batch: never a duplicate,
-		// and a crash loses at most this batch.
-		a.sess.MarkOffset(first.Topic, first.Partition, last.Offset+1, "")
-		a.sess.Commit()
+		// and a crash loses at most this batch. A commit that fails (the
+		// group is rebalancing) means the next owner starts before this
+		// batch, so this actor must not run it.
+		if err := a.commitSync(last.Offset + 1); err != nil {
+			a.log.Warn().Err(err).Int64("first_offset", first.Offset).Int("records", len(a.msgs)).
+				Msg("offset commit failed; batch not run (at-most-once: the partition's next owner runs it, or it is lost)")
+			return
+		}
 	}
 	p := a.acks.open()
 	next := a.process(&a.out)

@@ -19,6 +19,7 @@ type member struct {
 	id      string
 	brokers []string
 	cfg     *sarama.Config
+	client  sarama.Client // set by join, for the member's current session
 }
 
 func newMember(p *Pipeline, i int, o kafka.ClientOptions) (*member, error) {
@@ -41,6 +42,11 @@ func newMember(p *Pipeline, i int, o kafka.ClientOptions) (*member, error) {
 	// explicitly when they hand a partition over.
 	cfg.Consumer.Offsets.AutoCommit.Enable = true
 	cfg.Consumer.Offsets.AutoCommit.Interval = time.Second
+	if c.Guarantee == config.AtMostOnce {
+		// Actors commit synchronously before each batch and must see the
+		// commit's outcome (see atmost.go); nothing is left to auto-commit.
+		cfg.Consumer.Offsets.AutoCommit.Enable = false
+	}
 	if c.Guarantee == config.ExactlyOnce {
 		// Offsets are committed only inside transactions (see exactly.go),
 		// and only committed records are read.
@@ -70,7 +76,7 @@ func (m *member) run(ctx context.Context) {
 	log := m.p.log.With().Str("consumer", m.id).Logger()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		group, err := sarama.NewConsumerGroup(m.brokers, m.p.cfg.Group, m.cfg)
+		group, err := m.join()
 		if err != nil {
 			log.Warn().Err(err).Dur("retry_in", backoff).Msg("cannot join consumer group, retrying")
 			if !sleep(ctx, backoff) {
@@ -102,7 +108,24 @@ func (m *member) run(ctx context.Context) {
 		if err := group.Close(); err != nil {
 			log.Warn().Err(err).Msg("leaving the consumer group")
 		}
+		_ = m.client.Close()
 	}
+}
+
+// join creates the member's client and consumer group. The actors use the
+// client too, for at-most-once's synchronous commits.
+func (m *member) join() (sarama.ConsumerGroup, error) {
+	client, err := sarama.NewClient(m.brokers, m.cfg)
+	if err != nil {
+		return nil, err
+	}
+	group, err := sarama.NewConsumerGroupFromClient(m.p.cfg.Group, client)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	m.client = client
+	return group, nil
 }
 
 // Setup logs the member's assignment at every rebalance.
@@ -133,7 +156,9 @@ func (m *member) Cleanup(sess sarama.ConsumerGroupSession) error {
 
 // ConsumeClaim is the actor of one partition.
 func (m *member) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	return newActor(m.p, sess, claim, m.id).run()
+	a := newActor(m.p, sess, claim, m.id)
+	a.client = m.client
+	return a.run()
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

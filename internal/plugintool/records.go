@@ -232,8 +232,11 @@ func encodeBytes(b []byte) (raw json.RawMessage, b64 *string) {
 		_ = json.Compact(&buf, b)
 		return buf.Bytes(), nil
 	case isText(b):
-		s, _ := json.Marshal(string(b))
-		return s, nil
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(string(b))
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 	}
 	s := base64.StdEncoding.EncodeToString(b)
 	return nil, &s

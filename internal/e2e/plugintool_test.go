@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -134,7 +135,7 @@ func TestScaffoldedPluginsPassTheirOwnTest(t *testing.T) {
 			}
 
 			out, stderr, code = runCLIIn(t, dir, "plugin", "inspect", name+".wasm")
-			if code != 0 || !strings.Contains(out, "abi      version 1") || !strings.Contains(out, "ok: the host would load this plugin") {
+			if code != 0 || !regexp.MustCompile(`(?m)^abi +version 1 `).MatchString(out) || !strings.Contains(out, "ok: the host would load this plugin") {
 				t.Fatalf("plugin inspect: exit %d\n%s%s", code, out, stderr)
 			}
 		})

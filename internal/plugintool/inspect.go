@@ -22,17 +22,19 @@ func FormatInspection(w io.Writer, in *host.Inspection) error {
 	} else {
 		fmt.Fprintf(tw, "abi\tnot known: the plugin was not run\n")
 	}
-	var handles []string
+	// The Go SDK exports both handlers and answers NoHandler for the one
+	// that was not registered, so this says what is exported, not used.
+	var handlers []string
 	if in.HandlesBatches() {
-		handles = append(handles, "records ("+abi.ExportOnBatch+")")
+		handlers = append(handlers, abi.ExportOnBatch+" (records)")
 	}
 	if in.HandlesTicks() {
-		handles = append(handles, "ticks ("+abi.ExportOnTick+")")
+		handlers = append(handlers, abi.ExportOnTick+" (ticks)")
 	}
-	if len(handles) == 0 {
-		handles = append(handles, "nothing")
+	if len(handlers) == 0 {
+		handlers = append(handlers, "none")
 	}
-	fmt.Fprintf(tw, "handles\t%s\n", strings.Join(handles, ", "))
+	fmt.Fprintf(tw, "handlers\t%s\n", strings.Join(handlers, ", "))
 	if m := in.Memory; m != nil {
 		max := "no max"
 		if m.HasMax {

@@ -1,12 +1,13 @@
 # wasmhost: `make run` builds everything and starts the demo on the embedded
-# broker; `make test` runs the whole suite. Only Go is needed.
+# broker; `make test` runs the whole suite (it installs the C plugin toolchain
+# first, with scripts/setup-c.sh). `make run` needs only Go.
 GO      ?= go
 BIN     := bin/wasmhost
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PLUGINS := $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go)))
 WASM    := $(addsuffix .wasm,$(PLUGINS))
 
-.PHONY: all build plugins run test bench vet fmt clean
+.PHONY: all build plugins run test bench vet fmt clean setup-c
 
 all: build plugins
 
@@ -24,9 +25,14 @@ plugins/%.wasm: plugins/%/*.go $(shell find sdk -name '*.go' -not -name '*_test.
 run: build plugins
 	./$(BIN) run --config config.toml
 
-test:
+# C plugins (sdk/c, examples/grep-c, the C scaffold) need clang, lld and
+# wasi-libc; the script installs them from Debian's packages when missing.
+setup-c:
+	scripts/setup-c.sh
+
+test: setup-c
 	$(GO) vet ./...
-	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./plugins/...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./plugins/... ./examples/...
 	$(GO) test -count=1 -timeout 9m ./...
 
 bench: build plugins
@@ -36,4 +42,4 @@ fmt:
 	gofmt -w .
 
 clean:
-	rm -rf bin plugins/*.wasm .cache
+	rm -rf bin plugins/*.wasm examples/*/*.wasm .cache

@@ -9,6 +9,9 @@
 // the file's sha256. [Plugin.Instantiate] makes an [Instance] for one worker
 // (one per partition actor or source). Closing a Plugin does not close its
 // instances; close every Instance, then the Plugin, then the Runtime.
+// [Runtime.Inspect] makes Load's checks on a file without keeping it, and
+// reports everything it finds instead of stopping at the first problem (it
+// is behind `wasmhost plugin inspect`).
 //
 // # Concurrency
 //

@@ -104,6 +104,22 @@ type stateKey struct{}
 
 // Instantiate makes a new instance of the plugin and runs its initializer.
 func (p *Plugin) Instantiate(ctx context.Context, o InstanceOptions) (*Instance, error) {
+	i, err := p.newInstance(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := i.start(ctx); err != nil {
+		_ = i.mod.Close(ctx)
+		return nil, err
+	}
+	i.onBatch = i.mod.ExportedFunction(abi.ExportOnBatch)
+	i.onTick = i.mod.ExportedFunction(abi.ExportOnTick)
+	return i, nil
+}
+
+// newInstance instantiates the module in the sandbox without running any of
+// its code.
+func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance, error) {
 	// The caller's logger carries the pipeline and where the instance
 	// works (topic, partition); the instance adds the plugin and version.
 	log := o.Logger.With().Str("plugin", p.name).Str("plugin_version", shortSHA(p.sha)).Logger()
@@ -133,31 +149,34 @@ func (p *Plugin) Instantiate(ctx context.Context, o InstanceOptions) (*Instance,
 		return nil, i.errorf("instantiate", "%w: %w", ErrInvalidPlugin, err)
 	}
 	i.mod = mod
-	if err := i.start(ctx); err != nil {
-		_ = mod.Close(ctx)
-		return nil, err
-	}
-	i.onBatch = mod.ExportedFunction(abi.ExportOnBatch)
-	i.onTick = mod.ExportedFunction(abi.ExportOnTick)
 	return i, nil
 }
 
-// start runs _initialize and checks the ABI version, both under the call
-// time limit.
+// start runs _initialize and checks the ABI version.
 func (i *Instance) start(ctx context.Context) error {
-	i.st.reset(nil, 0, false)
-	if i.plugin.hasInit {
-		if err := i.call(ctx, i.mod.ExportedFunction(abi.ExportInitialize), abi.ExportInitialize, 0); err != nil {
-			return err
-		}
-	}
-	if err := i.call(ctx, i.mod.ExportedFunction(abi.ExportABIVersion), abi.ExportABIVersion, 0); err != nil {
+	v, err := i.abiVersion(ctx)
+	if err != nil {
 		return err
 	}
-	if v := api.DecodeI32(i.stack[0]); v != abi.Version {
+	if v != abi.Version {
 		return i.errorf(abi.ExportABIVersion, "%w: plugin was built for ABI version %d, this host speaks version %d", ErrABIMismatch, v, abi.Version)
 	}
 	return nil
+}
+
+// abiVersion runs _initialize, then returns what the ABI version export
+// says, both under the call time limit.
+func (i *Instance) abiVersion(ctx context.Context) (int32, error) {
+	i.st.reset(nil, 0, false)
+	if i.plugin.hasInit {
+		if err := i.call(ctx, i.mod.ExportedFunction(abi.ExportInitialize), abi.ExportInitialize, 0); err != nil {
+			return 0, err
+		}
+	}
+	if err := i.call(ctx, i.mod.ExportedFunction(abi.ExportABIVersion), abi.ExportABIVersion, 0); err != nil {
+		return 0, err
+	}
+	return api.DecodeI32(i.stack[0]), nil
 }
 
 // Plugin is the plugin version this instance runs.

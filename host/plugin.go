@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,7 +21,10 @@ import (
 // configuration names none.
 const DefaultMemoryLimit = 64 << 20
 
-const wasmPage = 64 << 10
+const (
+	wasmPage = 64 << 10
+	maxPages = 65536 // 4 GiB, all a 32-bit memory can address
+)
 
 // LoadOptions say which file to load and how to check it.
 type LoadOptions struct {
@@ -84,13 +89,9 @@ func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 	if o.SHA256 != "" && !strings.EqualFold(o.SHA256, sha) {
 		return nil, fmt.Errorf("%w: sha256 mismatch: file has %s, config pins %s", ErrInvalidPlugin, sha, o.SHA256)
 	}
-	limit := o.MemoryLimit
-	if limit == 0 {
-		limit = DefaultMemoryLimit
-	}
-	pages := uint32(min(limit/wasmPage, 65536))
-	if pages == 0 {
-		return nil, fmt.Errorf("%w: memory limit %d bytes is below one 64 KiB page", ErrInvalidPlugin, limit)
+	pages, err := limitPages(o.MemoryLimit)
+	if err != nil {
+		return nil, err
 	}
 	rt, err := r.runtimeFor(ctx, pages)
 	if err != nil {
@@ -114,52 +115,90 @@ func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 	return p, nil
 }
 
+// limitPages turns a memory limit in bytes (0 = DefaultMemoryLimit) into
+// whole 64 KiB pages.
+func limitPages(limit uint64) (uint32, error) {
+	if limit == 0 {
+		limit = DefaultMemoryLimit
+	}
+	pages := uint32(min(limit/wasmPage, maxPages))
+	if pages == 0 {
+		return 0, fmt.Errorf("%w: memory limit %d bytes is below one 64 KiB page", ErrInvalidPlugin, limit)
+	}
+	return pages, nil
+}
+
 // checkShape checks exports and imports against the ABI before any guest
-// code runs.
+// code runs, and notes which handlers the plugin has.
 func (p *Plugin) checkShape() error {
-	if _, ok := p.compiled.ExportedMemories()[abi.ExportMemory]; !ok {
-		return fmt.Errorf("does not export its memory as %q", abi.ExportMemory)
+	if problems := shapeProblems(p.compiled); len(problems) > 0 {
+		return errors.New(problems[0])
 	}
 	exports := p.compiled.ExportedFunctions()
-	want := map[string]funcSig{
-		abi.ExportABIVersion: {nil, []api.ValueType{i32}},
-		abi.ExportOnBatch:    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
-		abi.ExportOnTick:     {[]api.ValueType{i64}, []api.ValueType{i32}},
-		abi.ExportInitialize: {nil, nil},
-	}
-	for name, sig := range want {
-		def, ok := exports[name]
-		if !ok {
-			continue
-		}
-		if !sig.matches(def) {
-			return fmt.Errorf("export %s has signature %s, the ABI says %s", name, sigString(def.ParamTypes(), def.ResultTypes()), sigString(sig.params, sig.results))
-		}
-	}
-	if _, ok := exports[abi.ExportABIVersion]; !ok {
-		return fmt.Errorf("missing export %s: not a wasmhost plugin (build it with the wasmhost SDK)", abi.ExportABIVersion)
-	}
 	_, p.hasBatch = exports[abi.ExportOnBatch]
 	_, p.hasTick = exports[abi.ExportOnTick]
 	_, p.hasInit = exports[abi.ExportInitialize]
-	if !p.hasBatch && !p.hasTick {
-		return fmt.Errorf("exports neither %s nor %s", abi.ExportOnBatch, abi.ExportOnTick)
+	return nil
+}
+
+// abiExports are the exports the ABI knows, with their signatures.
+var abiExports = map[string]funcSig{
+	abi.ExportABIVersion: {nil, []api.ValueType{i32}},
+	abi.ExportOnBatch:    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.ExportOnTick:     {[]api.ValueType{i64}, []api.ValueType{i32}},
+	abi.ExportInitialize: {nil, nil},
+}
+
+// shapeProblems lists every reason the module's exports and imports do not
+// fit the ABI, most fundamental first; none means the shape is right.
+func shapeProblems(m wazero.CompiledModule) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	exports := m.ExportedFunctions()
+	if _, ok := exports[abi.ExportABIVersion]; !ok {
+		add("missing export %s: not a wasmhost plugin (build it with the wasmhost SDK)", abi.ExportABIVersion)
 	}
-	for _, imp := range p.compiled.ImportedFunctions() {
+	if _, ok := m.ExportedMemories()[abi.ExportMemory]; !ok {
+		add("does not export its memory as %q", abi.ExportMemory)
+	}
+	for _, name := range sortedKeys(abiExports) {
+		sig := abiExports[name]
+		if def, ok := exports[name]; ok && !sig.matches(def) {
+			add("export %s has signature %s, the ABI says %s", name, sigString(def.ParamTypes(), def.ResultTypes()), sigString(sig.params, sig.results))
+		}
+	}
+	_, batch := exports[abi.ExportOnBatch]
+	_, tick := exports[abi.ExportOnTick]
+	if !batch && !tick {
+		add("exports neither %s nor %s", abi.ExportOnBatch, abi.ExportOnTick)
+	}
+	for _, mem := range m.ImportedMemories() {
+		mod, name, _ := mem.Import()
+		add("imports its memory (%s.%s), which this host does not provide: export it instead (C: do not link with --import-memory)", mod, name)
+	}
+	for _, imp := range m.ImportedFunctions() {
 		mod, name, _ := imp.Import()
 		switch mod {
 		case "wasi_snapshot_preview1":
 		case abi.ModuleName:
 			sig, ok := hostFuncSigs[name]
 			if !ok {
-				return fmt.Errorf("imports %s.%s, which this host does not provide (ABI version %d)", mod, name, abi.Version)
-			}
-			if !sig.matches(imp) {
-				return fmt.Errorf("imports %s.%s with signature %s, the ABI says %s", mod, name, sigString(imp.ParamTypes(), imp.ResultTypes()), sigString(sig.params, sig.results))
+				add("imports %s.%s, which this host does not provide (ABI version %d)", mod, name, abi.Version)
+			} else if !sig.matches(imp) {
+				add("imports %s.%s with signature %s, the ABI says %s", mod, name, sigString(imp.ParamTypes(), imp.ResultTypes()), sigString(sig.params, sig.results))
 			}
 		default:
-			return fmt.Errorf("imports %s.%s, which this host does not provide", mod, name)
+			add("imports %s.%s, which this host does not provide", mod, name)
 		}
 	}
-	return nil
+	return problems
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

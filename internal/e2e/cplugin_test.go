@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/daemon"
+	"github.com/wasmhost/wasmhost/internal/pipeline"
+	"github.com/wasmhost/wasmhost/internal/plugintool"
+	"github.com/wasmhost/wasmhost/internal/testutil"
+)
+
+// TestCPluginRunsInTheDaemon builds the C example (examples/grep-c) with
+// clang through plugintool.Build and runs it in the daemon against a broker
+// over TCP: records containing "ERROR" are forwarded with their key, value
+// and headers plus the plugin's header, the others are dropped, and records
+// with a null value fail into the dead-letter topic with the C plugin's
+// reason.
+func TestCPluginRunsInTheDaemon(t *testing.T) {
+	wasm, err := plugintool.Build(plugintool.BuildOptions{Dir: filepath.Join(testutil.Root(t), "examples", "grep-c"), Out: t.TempDir()})
+	if err != nil {
+		t.Fatalf("building the C example (does scripts/setup-c.sh pass?): %v", err)
+	}
+	b := startBroker(t, "")
+	createTopics(t, b.Addr(), 2, "logs", "errors", "dlq")
+
+	const n = 300
+	var msgs []*sarama.ProducerMessage
+	wantErrors, wantDead := map[string]bool{}, map[string]bool{}
+	for i := range n {
+		key := fmt.Sprintf("k%d", i)
+		m := &sarama.ProducerMessage{Topic: "logs", Key: sarama.StringEncoder(key),
+			Headers: []sarama.RecordHeader{{Key: []byte("seq"), Value: []byte(fmt.Sprint(i))}}}
+		switch {
+		case i%40 == 7:
+			wantDead[key] = true // null value
+		case i%3 == 0:
+			m.Value = sarama.StringEncoder(fmt.Sprintf("%d ERROR something broke", i))
+			wantErrors[key] = true
+		default:
+			m.Value = sarama.StringEncoder(fmt.Sprintf("%d INFO all good", i))
+		}
+		msgs = append(msgs, m)
+	}
+
+	path := writeFile(t, filepath.Join(t.TempDir(), "c.toml"), fmt.Sprintf(`
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[[pipelines]]
+name = "errors-only"
+plugin = %q
+topics = ["logs"]
+batch_size = 32
+produce_topics = ["errors"]
+config = { match = "ERROR", to = "errors" }
+[pipelines.failure]
+policy = "dead-letter"
+retries = 1
+backoff = "10ms"
+dead_letter_topic = "dlq"
+`, b.Addr(), t.TempDir(), testutil.CacheDir(t), wasm))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, stop := contextWithCancel(contextFor(t))
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("daemon exited: %v\n%s", err, logs)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("daemon not ready\n%s", logs)
+	}
+	p, err := sarama.NewSyncProducer([]string{b.Addr()}, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Close()
+
+	out := readAll(t, b.Addr(), "errors", len(wantErrors), 60*time.Second)
+	dead := readAll(t, b.Addr(), "dlq", len(wantDead), 30*time.Second)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+
+	if len(out) != len(wantErrors) {
+		t.Fatalf("%d records forwarded, want %d", len(out), len(wantErrors))
+	}
+	for _, m := range out {
+		k := string(m.Key)
+		if !wantErrors[k] || !strings.Contains(string(m.Value), "ERROR") {
+			t.Errorf("forwarded %s = %q", k, m.Value)
+		}
+		delete(wantErrors, k)
+		if len(m.Headers) != 2 || string(m.Headers[0].Key) != "seq" || string(m.Headers[1].Key) != "grep-match" || string(m.Headers[1].Value) != "ERROR" {
+			t.Errorf("%s: headers %v", k, headerMap(m))
+		}
+		if !strings.HasPrefix(string(m.Value), string(m.Headers[0].Value)+" ") {
+			t.Errorf("%s: value %q does not go with header seq=%s", k, m.Value, m.Headers[0].Value)
+		}
+	}
+	if len(wantErrors) > 0 {
+		t.Errorf("not forwarded: %v", wantErrors)
+	}
+	if len(dead) != len(wantDead) {
+		t.Fatalf("%d dead letters, want %d", len(dead), len(wantDead))
+	}
+	for _, m := range dead {
+		h := headerMap(m)
+		if !wantDead[string(m.Key)] || m.Value != nil || !strings.Contains(h[pipeline.HeaderError], "null value at offset") {
+			t.Errorf("dead letter %s = %q, error %q", m.Key, m.Value, h[pipeline.HeaderError])
+		}
+	}
+}
+
+func headerMap(m *sarama.ConsumerMessage) map[string]string {
+	h := map[string]string{}
+	for _, x := range m.Headers {
+		h[string(x.Key)] = string(x.Value)
+	}
+	return h
+}

@@ -1,0 +1,142 @@
+package csdk_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/internal/plugintool"
+	"github.com/wasmhost/wasmhost/internal/testutil"
+	"github.com/wasmhost/wasmhost/sdk/abi"
+)
+
+// instance builds testdata/sdktest with clang and instantiates it in the
+// host, logging to logs.
+func instance(t *testing.T, cfg map[string]string, logs *strings.Builder) *host.Instance {
+	t.Helper()
+	ctx := context.Background()
+	wasm, err := plugintool.Build(plugintool.BuildOptions{Dir: filepath.Join("testdata", "sdktest"), Out: t.TempDir()})
+	if err != nil {
+		t.Fatalf("building the C test plugin (does scripts/setup-c.sh pass?): %v", err)
+	}
+	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close(ctx) })
+	p, err := rt.Load(ctx, host.LoadOptions{Name: "sdktest", Path: wasm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(ctx) })
+	inst, err := p.Instantiate(ctx, host.InstanceOptions{Config: cfg, Logger: zerolog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = inst.Close(ctx) })
+	return inst
+}
+
+func batch(values ...string) *host.Batch {
+	var b host.Batch
+	for i, v := range values {
+		b.Add(&abi.Record{Topic: "in", Partition: 1, Offset: int64(10 + i), Timestamp: 1700000000000 + int64(i),
+			Key: []byte{'k', byte('0' + i)}, Value: []byte(v),
+			Headers: []abi.Header{{Key: "h", Value: []byte("v")}, {Key: "null"}, {Key: "empty", Value: []byte{}}}})
+	}
+	return &b
+}
+
+func TestCSDKRecordHandling(t *testing.T) {
+	var logs strings.Builder
+	inst := instance(t, map[string]string{"k": "v"}, &logs)
+	res, err := inst.HandleBatch(context.Background(), batch("echo", "produce-then-fail", "big", "big-then-fail", "record", "config", "log", "nulls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFailures := []host.Failure{{Index: 1, Reason: "failed after producing 2"}, {Index: 3, Reason: "big then fail"}}
+	if len(res.Failures) != len(wantFailures) {
+		t.Fatalf("failures = %+v", res.Failures)
+	}
+	for i, f := range wantFailures {
+		if res.Failures[i] != f {
+			t.Errorf("failure %d = %+v, want %+v", i, res.Failures[i], f)
+		}
+	}
+	type out struct {
+		input     uint32
+		topic     string
+		partition int32
+		ts        int64
+		key, val  string
+		keyNull   bool
+		valNull   bool
+		headers   int
+	}
+	var got []out
+	for _, o := range res.Outputs {
+		r := o.Record
+		val := string(r.Value)
+		if len(val) > 16 && strings.Count(val, val[:1]) == len(val) {
+			val = fmt.Sprintf("%c*%d", val[0], len(val)) // a run of one byte
+		}
+		got = append(got, out{o.Input, r.Topic, r.Partition, r.Timestamp, string(r.Key), val, r.Key == nil, r.Value == nil, len(r.Headers)})
+	}
+	want := []out{
+		{0, "echo", -1, 1700000000000, "k0", "echo", false, false, 3},
+		{2, "out", -1, 1700000000002, "k2", "x*409600", false, false, 0}, // past the 1 MiB flush
+		{2, "out", -1, 1700000000002, "k2", "x*409600", false, false, 0},
+		{2, "out", -1, 1700000000002, "k2", "x*409600", false, false, 0},
+		{4, "out", 2, 1700000000004, "k4", "record", false, false, 3},
+		{4, "out", -1, 5, "k4", "record", false, false, 3},
+		{5, "out", -1, 1700000000005, "nokey unset", "v", false, false, 0},
+		{7, "out", -1, 1700000000007, "", "", true, false, 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("outputs:\n%+v\nwant:\n%+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("output %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	echo := res.Outputs[0].Record.Headers
+	if echo[0].Key != "h" || string(echo[0].Value) != "v" || echo[1].Value != nil || echo[2].Value == nil || len(echo[2].Value) != 0 {
+		t.Errorf("echoed headers lost null or empty: %+v", echo)
+	}
+	if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), strings.Repeat("L", 2000)+`"`) {
+		t.Errorf("the 2000-byte log line is missing or cut:\n%.300s", logs.String())
+	}
+}
+
+func TestCSDKTicks(t *testing.T) {
+	var logs strings.Builder
+	inst := instance(t, nil, &logs)
+	res, err := inst.Tick(context.Background(), time.UnixMilli(1700000000123))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outputs) != 1 || res.Outputs[0].Input != abi.NoInput || res.Outputs[0].Record.Topic != "ticks" ||
+		string(res.Outputs[0].Record.Value) != "tick 1700000000123" || res.Outputs[0].Record.Timestamp != 1700000000123 {
+		t.Fatalf("tick outputs = %+v", res.Outputs)
+	}
+
+	failing := instance(t, map[string]string{"tick_fail": "1"}, &logs)
+	if _, err := failing.Tick(context.Background(), time.UnixMilli(1)); !errors.Is(err, host.ErrFailed) {
+		t.Fatalf("failing tick: %v", err)
+	}
+	if !strings.Contains(logs.String(), "tick failed: asked to fail the tick") {
+		t.Errorf("the tick's reason is not logged:\n%s", logs.String())
+	}
+	// The instance is still usable after a failed (not trapped) tick.
+	if res, err := failing.HandleBatch(context.Background(), batch("x")); err != nil || len(res.Outputs) != 1 {
+		t.Fatalf("batch after a failed tick: %v", err)
+	}
+}

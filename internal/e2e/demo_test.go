@@ -23,6 +23,24 @@ var printLine = regexp.MustCompile(`^consumer=(\S+) topic=users partition=(\d+) 
 // started by the daemon itself: the users source feeds the print pipeline,
 // which prints well-formed records.
 func TestDemoUsersToPrint(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { testDemo(t, "") })
+	// The embedded broker with TLS and SCRAM: the daemon's own clients
+	// authenticate and trust its certificate from the [embedded] section.
+	t.Run("tls+scram", func(t *testing.T) {
+		cert, key := testutil.SelfSignedCert(t, t.TempDir())
+		testDemo(t, fmt.Sprintf(`
+[embedded.tls]
+cert_file = %q
+key_file = %q
+[embedded.sasl]
+mechanism = "SCRAM-SHA-512"
+username = "demo"
+password = "s3cret"
+`, cert, key))
+	})
+}
+
+func testDemo(t *testing.T, extra string) {
 	dir := t.TempDir()
 	shipped, err := config.Load(filepath.Join(testutil.Root(t), "config.toml"))
 	if err != nil {
@@ -50,7 +68,7 @@ produce_topics = ["users"]
 name = "print-users"
 plugin = "print"
 topics = ["users"]
-`, freePort(t), filepath.Join(dir, "data"), pluginsDir(t, "users", "print"), testutil.CacheDir(t)))
+%s`, freePort(t), filepath.Join(dir, "data"), pluginsDir(t, "users", "print"), testutil.CacheDir(t), extra))
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -93,7 +93,7 @@ func waitCommitted(t *testing.T, addr, group, topic string) {
 
 // replaceFile puts content at path the way deploy tools do: write a
 // temporary file next to it, then rename it over the old one.
-func replaceFile(t *testing.T, path string, content []byte) {
+func replaceFile(t testing.TB, path string, content []byte) {
 	t.Helper()
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	if err := os.WriteFile(tmp, content, 0o644); err != nil {
@@ -104,7 +104,7 @@ func replaceFile(t *testing.T, path string, content []byte) {
 	}
 }
 
-func pluginBytes(t *testing.T, pkg string) []byte {
+func pluginBytes(t testing.TB, pkg string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(testutil.BuildPlugin(t, pkg))
 	if err != nil {

@@ -91,10 +91,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	if err := w.startAll(ctx, cfg); err != nil {
 		return err
 	}
-	watcher, err := newWatcher(cfg.Reload.Delay.Duration, log)
-	if err != nil {
-		return fmt.Errorf("file watcher: %w", err)
-	}
+	watcher := newWatcher(cfg.Reload.Delay.Duration, log)
 	closers = append(closers, func(context.Context) error { return watcher.close() })
 	log.Info().Strs("brokers", brokers).Int("pipelines", len(cfg.Pipelines)).Int("sources", len(cfg.Sources)).Msg("wasmhost running")
 	if o.Ready != nil {

@@ -30,19 +30,28 @@ type watcher struct {
 	signal chan struct{}        // one pending wake-up when ready is not empty
 }
 
-func newWatcher(delay time.Duration, log zerolog.Logger) (*watcher, error) {
+// newWatcher starts watching nothing yet; see set. When the system cannot
+// watch files (no inotify instance left, say) it logs why and returns a
+// watcher that never reports: reloads then come only from SIGHUP.
+func newWatcher(delay time.Duration, log zerolog.Logger) *watcher {
+	w := &watcher{log: log, delay: delay, files: map[string]bool{}, dirs: map[string]bool{},
+		ready: map[string]time.Time{}, signal: make(chan struct{}, 1)}
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, err
+		log.Warn().Err(err).Msg("cannot watch files; plugin and config changes are applied only on SIGHUP (wasmhost reload)")
+		return w
 	}
-	return &watcher{fs: fw, log: log, delay: delay, files: map[string]bool{}, dirs: map[string]bool{},
-		ready: map[string]time.Time{}, signal: make(chan struct{}, 1)}, nil
+	w.fs = fw
+	return w
 }
 
 // set makes files (absolute paths) the ones watched, with delay.
 func (w *watcher) set(files []string, delay time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.fs == nil {
+		return
+	}
 	w.delay = delay
 	w.files = map[string]bool{}
 	dirs := map[string]bool{}
@@ -117,6 +126,9 @@ type pendingFile struct {
 
 // run turns events into settled files until ctx ends.
 func (w *watcher) run(ctx context.Context) {
+	if w.fs == nil {
+		return
+	}
 	pending := map[string]*pendingFile{}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -188,4 +200,9 @@ func (w *watcher) run(ctx context.Context) {
 	}
 }
 
-func (w *watcher) close() error { return w.fs.Close() }
+func (w *watcher) close() error {
+	if w.fs == nil {
+		return nil
+	}
+	return w.fs.Close()
+}

@@ -37,6 +37,8 @@ test: setup-c
 
 bench: build plugins
 	$(GO) test -run '^$$' -bench . -benchmem ./host/ ./sdk/...
+	# Hot reload: file write to the new version serving, and the throughput dip.
+	$(GO) test -run '^$$' -bench PluginSwap -benchtime 5x ./internal/e2e/
 
 fmt:
 	gofmt -w .

@@ -22,8 +22,8 @@ var (
 	ErrNoHandler = errors.New("plugin has no handler for this call")
 	// ErrFailed: the plugin reported that the whole call failed.
 	ErrFailed = errors.New("plugin call failed")
-	// ErrClosed: the instance was closed.
-	ErrClosed = errors.New("instance closed")
+	// ErrClosed: the instance, or the plugin version it would run, was closed.
+	ErrClosed = errors.New("closed")
 )
 
 // PluginError gives the context of a failure inside a plugin.

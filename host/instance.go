@@ -104,6 +104,9 @@ type stateKey struct{}
 
 // Instantiate makes a new instance of the plugin and runs its initializer.
 func (p *Plugin) Instantiate(ctx context.Context, o InstanceOptions) (*Instance, error) {
+	if p.closed.Load() {
+		return nil, &PluginError{Plugin: p.name, Version: p.sha, Func: "instantiate", Err: ErrClosed}
+	}
 	i, err := p.newInstance(ctx, o)
 	if err != nil {
 		return nil, err

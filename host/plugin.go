@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -48,6 +49,7 @@ type Plugin struct {
 	hasBatch bool
 	hasTick  bool
 	hasInit  bool
+	closed   atomic.Bool
 }
 
 // Name is the plugin's name.
@@ -65,8 +67,14 @@ func (p *Plugin) HandlesBatches() bool { return p.hasBatch }
 // HandlesTicks reports whether the plugin exports the tick handler.
 func (p *Plugin) HandlesTicks() bool { return p.hasTick }
 
-// Close releases the compiled code. Close the plugin's instances first.
-func (p *Plugin) Close(ctx context.Context) error { return p.compiled.Close(ctx) }
+// Close releases the compiled code; Instantiate fails with ErrClosed after
+// it. Close the plugin's instances first. Safe to call more than once.
+func (p *Plugin) Close(ctx context.Context) error {
+	if !p.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	return p.compiled.Close(ctx)
+}
 
 // Load reads, verifies and compiles a plugin, then instantiates it once to
 // run its initializer and check its ABI version, so a bad plugin is refused

@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -10,32 +14,79 @@ import (
 )
 
 func newRunCmd() *cobra.Command {
-	var path, level, format string
+	var path, level, format, pidFile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the daemon: sources, pipelines and (with no brokers configured) the embedded broker",
 		Long: `Run the daemon described by the config file. With no kafka.brokers it
 starts the embedded broker first. SIGINT or SIGTERM stops it gracefully:
 sources stop, actors finish their batch and commit, the producer flushes.
-A second signal exits at once.`,
+A second signal exits at once.
+
+SIGHUP (see 'wasmhost reload') reloads the config file and rescans the
+plugin files: pipelines and sources added, removed or changed are started,
+stopped or restarted; a config that is invalid or changes a key that needs
+a restart is rejected whole, and the running one stays. With
+reload.watch_plugins (the default) a changed plugin file is swapped in
+without a signal.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
-			if err != nil {
-				return err
+			// Before anything else: SIGHUP's default action ends the process.
+			reload, stopReload := reloadSignal()
+			defer stopReload()
+			load := func() (*config.Config, error) {
+				cfg, err := config.Load(path)
+				if err != nil {
+					return nil, err
+				}
+				return cfg, overrideLog(cfg, level, format)
 			}
-			if err := overrideLog(cfg, level, format); err != nil {
-				return err
+			cfg, err := load()
+			if err != nil {
+				return usageError{err}
 			}
 			log := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			if pidFile != "" {
+				if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+					return fmt.Errorf("--pid-file: %w", err)
+				}
+				defer os.Remove(pidFile)
+			}
 			ctx, stop := signalContext(log)
 			defer stop()
-			return daemon.Run(ctx, cfg, log, nil)
+			return daemon.Run(ctx, cfg, log, daemon.Options{Reload: reload, LoadConfig: load, ConfigPath: path})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "config.toml", "config file")
 	cmd.Flags().StringVar(&level, "log-level", "", "override log.level (trace, debug, info, warn, error)")
 	cmd.Flags().StringVar(&format, "log-format", "", "override log.format (auto, console, json)")
+	cmd.Flags().StringVar(&pidFile, "pid-file", "", "write the daemon's process id to this file (for 'wasmhost reload --pid-file'); removed on exit")
 	return cmd
+}
+
+// reloadSignal turns SIGHUP into reload requests; requests that arrive
+// while one is pending are merged into it.
+func reloadSignal() (<-chan struct{}, func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-sig:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		signal.Stop(sig)
+		close(done)
+	}
 }
 
 func overrideLog(cfg *config.Config, level, format string) error {

@@ -16,6 +16,7 @@ type Config struct {
 	Kafka           Kafka      `toml:"kafka"`
 	EmbeddedBroker  Embedded   `toml:"embedded"` // used only when Kafka.Brokers is empty
 	Plugins         Plugins    `toml:"plugins"`
+	Reload          Reload     `toml:"reload"`
 	Topics          []Topic    `toml:"topics"`
 	Pipelines       []Pipeline `toml:"pipelines"`
 	Sources         []Source   `toml:"sources"`
@@ -78,6 +79,15 @@ func (t ServerTLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
 type Plugins struct {
 	Dir      string `toml:"dir"`
 	CacheDir string `toml:"cache_dir"` // "" disables the compilation cache
+}
+
+// Reload says what the daemon watches to reload without a restart. SIGHUP
+// (`wasmhost reload`) reloads the config and rescans the plugin files
+// whatever these say.
+type Reload struct {
+	WatchPlugins bool     `toml:"watch_plugins"` // swap in a plugin file's new content when it changes
+	WatchConfig  bool     `toml:"watch_config"`  // reload the config file when it changes, as on SIGHUP
+	Delay        Duration `toml:"delay"`         // quiet time after the last change to a watched file before it is read
 }
 
 // Topic is a topic the daemon creates when it is missing.
@@ -150,6 +160,7 @@ func Default() *Config {
 		},
 		EmbeddedBroker: Embedded{Listen: "127.0.0.1:9092", DataDir: "data/kafka"},
 		Plugins:        Plugins{Dir: "plugins", CacheDir: ".cache/wasmhost"},
+		Reload:         Reload{WatchPlugins: true, Delay: Duration{200 * time.Millisecond}},
 		Topics:         []Topic{},
 		Pipelines:      []Pipeline{},
 		Sources:        []Source{},

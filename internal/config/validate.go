@@ -31,6 +31,7 @@ func (c *Config) validate(p *problems) {
 	if c.Plugins.Dir == "" {
 		p.add("plugins.dir", "required")
 	}
+	positive(p, "reload.delay", c.Reload.Delay)
 	c.validateTopics(p)
 	names := map[string]string{} // pipeline or source name -> key of its first use
 	groups := map[string]string{}

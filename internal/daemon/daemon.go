@@ -5,25 +5,39 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
-	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/kafka"
 )
 
+// Options are what Run needs besides the config.
+type Options struct {
+	// Ready, when set, is called once every pipeline and source has started.
+	Ready func()
+	// Reload delivers reload requests (SIGHUP): the config is loaded again
+	// with LoadConfig and applied, and every plugin file is read again.
+	Reload <-chan struct{}
+	// LoadConfig reads the config file again; nil disables config reloads
+	// (plugin files are still watched and rescanned).
+	LoadConfig func() (*config.Config, error)
+	// ConfigPath is the file reload.watch_config watches.
+	ConfigPath string
+	// Stats, when set, counts reloads.
+	Stats *ReloadStats
+}
+
 // Run starts everything cfg describes and blocks until ctx is cancelled,
-// then shuts down. ready, when not nil, is called once every pipeline and
-// source has started.
-func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, ready func()) (err error) {
+// then shuts down. While it runs it swaps in new plugin versions and
+// applies reloaded configs (see Options).
+func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options) (err error) {
 	var closers []func(context.Context) error
+	shutdownTimeout := cfg.ShutdownTimeout.Duration // a reloaded config may change it
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout.Duration)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		for i := len(closers) - 1; i >= 0; i-- {
 			if cerr := closers[i](sctx); cerr != nil {
@@ -35,6 +49,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, ready func
 			log.Info().Msg("wasmhost stopped")
 		}
 	}()
+	if o.Stats == nil {
+		o.Stats = &ReloadStats{}
+	}
 
 	brokers := cfg.Kafka.Brokers
 	if cfg.Embedded() {
@@ -60,11 +77,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, ready func
 		return err
 	}
 	closers = append(closers, rt.Close)
-	plugins := newPluginSet(rt, cfg.Plugins.Dir)
+	plugins := newPluginSet(rt, o.Stats, log)
 	closers = append(closers, plugins.close)
-	if err := plugins.loadAll(ctx, cfg, log); err != nil {
-		return err
-	}
 
 	producer, err := kafka.NewProducer(client, kafka.ProducerOptions{Logger: log})
 	if err != nil {
@@ -72,17 +86,26 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, ready func
 	}
 	closers = append(closers, producer.Close)
 
-	stops, err := startWork(cfg, copts, producer, plugins, log)
-	closers = append(closers, stops)
-	if err != nil {
+	w := newWork(copts, producer, plugins, log)
+	closers = append(closers, func(ctx context.Context) error { return w.stopAll(ctx) })
+	if err := w.startAll(ctx, cfg); err != nil {
 		return err
 	}
+	watcher := newWatcher(cfg.Reload.Delay.Duration, log)
+	closers = append(closers, func(context.Context) error { return watcher.close() })
 	log.Info().Strs("brokers", brokers).Int("pipelines", len(cfg.Pipelines)).Int("sources", len(cfg.Sources)).Msg("wasmhost running")
-	if ready != nil {
-		ready()
+	if o.Ready != nil {
+		o.Ready()
 	}
-	<-ctx.Done()
-	log.Info().Dur("timeout", cfg.ShutdownTimeout.Duration).Msg("shutting down")
+	r := &reloader{cfg: cfg, opts: o, client: client, work: w, plugins: plugins, watcher: watcher, stats: o.Stats, log: log}
+	wctx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); watcher.run(wctx) }()
+	r.run(ctx)
+	stopWatch()
+	<-watchDone
+	shutdownTimeout = r.cfg.ShutdownTimeout.Duration
+	log.Info().Dur("timeout", shutdownTimeout).Msg("shutting down")
 	return nil
 }
 
@@ -126,70 +149,4 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *config.Config,
 		ev.Str("topic", r.Name).Str("status", r.Status).Msg("topic")
 	}
 	return err
-}
-
-// startWork starts sources, then pipelines. The returned function stops
-// them all (sources first, so nothing new is produced while pipelines drain).
-func startWork(cfg *config.Config, copts kafka.ClientOptions, producer *kafka.Producer, plugins *pluginSet, log zerolog.Logger) (func(context.Context) error, error) {
-	var sources []*pipeline.Source
-	var pipes []*pipeline.Pipeline
-	stop := func(ctx context.Context) error {
-		var errs []error
-		for _, s := range sources {
-			errs = append(errs, s.Stop(ctx))
-		}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for _, p := range pipes {
-			wg.Go(func() {
-				err := p.Stop(ctx)
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	}
-	allTopics := make([]string, len(cfg.Topics))
-	for i, t := range cfg.Topics {
-		allTopics[i] = t.Name
-	}
-	allow := func(list []string) func(string) bool {
-		if len(list) == 0 {
-			list = allTopics
-		}
-		return pipeline.Allowlist(list)
-	}
-	for _, sc := range cfg.Sources {
-		s, err := pipeline.StartSource(sc, pipeline.SourceOptions{
-			Producer: producer, Plugin: plugins.source(sc.Name), AllowTopic: allow(sc.ProduceTopics), Logger: log,
-		})
-		if err != nil {
-			return stop, err
-		}
-		sources = append(sources, s)
-	}
-	for _, pc := range cfg.Pipelines {
-		produce := pc.ProduceTopics
-		if len(produce) == 0 {
-			produce = allTopics
-		}
-		if pc.Failure.DeadLetterTopic != "" {
-			produce = append(produce[:len(produce):len(produce)], pc.Failure.DeadLetterTopic)
-		}
-		p, err := pipeline.Start(pc, pipeline.Options{
-			Client: copts, Producer: producer, Plugin: plugins.pipeline(pc.Name),
-			AllowTopic: pipeline.Allowlist(produce), DrainTimeout: drainTimeout(cfg), Logger: log,
-		})
-		if err != nil {
-			return stop, err
-		}
-		pipes = append(pipes, p)
-	}
-	return stop, nil
-}
-
-func drainTimeout(cfg *config.Config) time.Duration {
-	return cfg.ShutdownTimeout.Duration * 2 / 3
 }

@@ -6,4 +6,12 @@
 // has shut down in order: sources stop ticking, pipelines finish the batch in
 // hand and commit, the producer flushes, then the runtime and the embedded
 // broker close, all within the configured shutdown timeout.
+//
+// While it runs, one goroutine applies reloads: plugin files that changed
+// (watched with fsnotify, see watcher) are loaded and swapped into their
+// slots (pluginSet.refresh), and a reload request (Options.Reload, SIGHUP)
+// or a change of the config file loads the config again and stops, starts
+// or restarts only the pipelines and sources that changed (reloader). The
+// running pipelines, sources and plugins are touched by that goroutine
+// alone.
 package daemon

@@ -47,7 +47,8 @@ batchsize = 10
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
-	for _, args := range [][]string{{"run", "--no-such-flag"}, {"frobnicate"}, {"version", "extra"}, {"run", "--config", "/does/not/exist.toml"}} {
+	for _, args := range [][]string{{"run", "--no-such-flag"}, {"frobnicate"}, {"version", "extra"}, {"run", "--config", "/does/not/exist.toml"},
+		{"reload"}, {"reload", "--pid", "1", "--pid-file", "x"}, {"reload", "--pid-file", "/does/not/exist.pid"}} {
 		if _, stderr, code := runCLI(t, args...); code != 2 || stderr == "" {
 			t.Errorf("%v: exit code %d, stderr %q", args, code, stderr)
 		}
@@ -56,7 +57,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "plugin ABI 1") {
 		t.Fatalf("version: %d %q", code, out)
 	}
-	for _, c := range [][]string{{"--help"}, {"run", "--help"}, {"broker", "--help"}, {"topics", "setup", "--help"}, {"version", "--help"}} {
+	for _, c := range [][]string{{"--help"}, {"run", "--help"}, {"broker", "--help"}, {"topics", "setup", "--help"}, {"version", "--help"}, {"reload", "--help"}} {
 		if out, _, code := runCLI(t, c...); code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d\n%s", c, code, out)
 		}

@@ -77,7 +77,9 @@ dead_letter_topic = "dlq"
 	ctx, stop := contextWithCancel(contextFor(t))
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), func() { close(ready) }) }()
+	go func() {
+		done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{Ready: func() { close(ready) }})
+	}()
 	select {
 	case <-ready:
 	case err := <-done:

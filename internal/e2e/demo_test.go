@@ -76,7 +76,7 @@ topics = ["users"]
 	logs := &syncBuffer{}
 	ctx, stop := contextWithCancel(contextFor(t))
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), nil) }()
+	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{}) }()
 
 	var printed []string
 	waitFor(t, 60*time.Second, "10 printed records", func() bool {

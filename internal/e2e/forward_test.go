@@ -50,7 +50,9 @@ config = { to = "out" }
 	runCtx, stop := contextWithCancel(ctx)
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(runCtx, cfg, zerolog.New(logs), func() { close(ready) }) }()
+	go func() {
+		done <- daemon.Run(runCtx, cfg, zerolog.New(logs), daemon.Options{Ready: func() { close(ready) }})
+	}()
 	select {
 	case <-ready:
 	case err := <-done:

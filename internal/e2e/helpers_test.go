@@ -21,7 +21,7 @@ import (
 )
 
 // startBroker starts an embedded broker on a free loopback port.
-func startBroker(t *testing.T, dataDir string) *kafka.Broker {
+func startBroker(t testing.TB, dataDir string) *kafka.Broker {
 	t.Helper()
 	b, err := kafka.StartBroker(kafka.BrokerOptions{Listen: "127.0.0.1:0", DataDir: dataDir, Logger: zerolog.Nop()})
 	if err != nil {
@@ -40,7 +40,7 @@ func saramaConfig() *sarama.Config {
 	return cfg
 }
 
-func createTopics(t *testing.T, addr string, partitions int32, names ...string) {
+func createTopics(t testing.TB, addr string, partitions int32, names ...string) {
 	t.Helper()
 	admin, err := sarama.NewClusterAdmin([]string{addr}, saramaConfig())
 	if err != nil {
@@ -183,7 +183,7 @@ func (s *syncBuffer) String() string {
 }
 
 // waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -249,7 +249,7 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func writeFile(t *testing.T, path, content string) string {
+func writeFile(t testing.TB, path, content string) string {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)

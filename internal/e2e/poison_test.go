@@ -98,7 +98,7 @@ backoff = "10ms"
 	logs := &syncBuffer{}
 	ctx, stop := contextWithCancel(contextFor(t))
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), nil) }()
+	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{}) }()
 	producePoison(t, b.Addr())
 
 	// The partition keeps moving past poison (or, with stop, halts at the

@@ -25,8 +25,14 @@ type daemonProc struct {
 
 func startDaemon(t *testing.T, configPath string) *daemonProc {
 	t.Helper()
+	return startDaemonArgs(t, "--config", configPath)
+}
+
+// startDaemonArgs runs `wasmhost run` with args and JSON logs.
+func startDaemonArgs(t *testing.T, args ...string) *daemonProc {
+	t.Helper()
 	d := &daemonProc{logs: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(wasmhostBinary(t), "run", "--config", configPath, "--log-format", "json")
+	d.cmd = exec.Command(wasmhostBinary(t), append(append([]string{"run"}, args...), "--log-format", "json")...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

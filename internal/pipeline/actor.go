@@ -12,6 +12,10 @@ import (
 	"github.com/wasmhost/wasmhost/internal/config"
 )
 
+// errNoInstance: a trapped instance could not be replaced because the
+// partition is being revoked.
+var errNoInstance = errors.New("no plugin instance: the partition is being revoked")
+
 // actor feeds one assigned partition to one plugin instance.
 type actor struct {
 	p        *Pipeline
@@ -21,6 +25,7 @@ type actor struct {
 	base     zerolog.Logger // pipeline and coordinates, for the plugin instance
 	log      zerolog.Logger // base plus the plugin
 
+	ver    *version // the plugin version inst runs; referenced until released
 	inst   *host.Instance
 	batch  host.Batch
 	enc    encoder
@@ -42,7 +47,7 @@ func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.Consum
 			Int32("partition", claim.Partition()).Logger(),
 		msgs: make([]*sarama.ConsumerMessage, 0, p.cfg.BatchSize),
 	}
-	a.log = a.base.With().Str("plugin", p.plugin.Name()).Logger()
+	a.log = a.base.With().Str("plugin", p.slot.Plugin().Name()).Logger()
 	topic, part := claim.Topic(), claim.Partition()
 	a.acks = newAckQueue(p.producer, func(next int64) { sess.MarkOffset(topic, part, next, "") }, &p.stopping)
 	a.acks.noResend = p.cfg.Guarantee == config.AtMostOnce
@@ -51,10 +56,14 @@ func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.Consum
 
 // run is the actor's life: ConsumeClaim calls it and returns its error.
 func (a *actor) run() error {
+	if a.ver = a.p.slot.acquire(); a.ver == nil {
+		a.log.Error().Msg("the pipeline's plugin is closed; not consuming the partition")
+		return nil
+	}
+	defer a.release()
 	if !a.instantiate() {
 		return nil
 	}
-	defer func() { _ = a.inst.Close(context.Background()) }()
 	if a.p.cfg.Guarantee == config.ExactlyOnce {
 		if !a.startTxn() {
 			return nil
@@ -65,6 +74,9 @@ func (a *actor) run() error {
 	for !a.halted {
 		more := a.collect()
 		if len(a.msgs) > 0 {
+			if !a.upgrade() {
+				break // revoked while instantiating: the batch was not handed over
+			}
 			a.handle()
 		}
 		if !more {
@@ -97,10 +109,44 @@ func (a *actor) finish() {
 	a.log.Debug().Msg("actor stopped")
 }
 
+// release closes the instance, then lets go of its plugin version.
+func (a *actor) release() {
+	if a.inst != nil {
+		_ = a.inst.Close(context.Background())
+		a.inst = nil
+	}
+	a.ver.release()
+}
+
+// upgrade moves the actor to the slot's current plugin version when it has
+// changed: between batches, so a batch runs on one version from start to end
+// (under exactly-once, between transactions, so each input record's output
+// comes from exactly one version). The check is one atomic load.
+func (a *actor) upgrade() bool {
+	if a.p.slot.current() == a.ver {
+		return true
+	}
+	next := a.p.slot.acquire()
+	if next == nil {
+		return true // the slot is closing: finish on the version in hand
+	}
+	from := a.ver.plugin.SHA256()
+	a.release()
+	a.ver = next
+	if !a.instantiate() {
+		return false
+	}
+	a.log.Debug().Str("from_version", shortSHA(from)).Str("to_version", shortSHA(next.plugin.SHA256())).
+		Msg("actor switched plugin version")
+	return true
+}
+
+// instantiate makes an instance of the actor's plugin version, retrying
+// until it works or the session ends.
 func (a *actor) instantiate() bool {
 	backoff := 100 * time.Millisecond
 	for {
-		inst, err := a.p.newInstance(a.consumer, a.base)
+		inst, err := a.p.newInstance(a.ver.plugin, a.consumer, a.base)
 		if err == nil {
 			a.inst = inst
 			return true
@@ -255,12 +301,17 @@ func (a *actor) process(p emitter) int64 {
 
 // call hands the current batch to the instance, replacing it after a trap.
 func (a *actor) call() (*host.Result, error) {
+	if a.inst == nil {
+		return nil, errNoInstance
+	}
 	// Not the session's context: a batch in hand is finished even when the
 	// partition is being revoked. The call's time limit bounds it.
 	res, err := a.inst.HandleBatch(context.Background(), &a.batch)
 	if err != nil && a.inst.Broken() {
 		a.p.stats.Traps.Add(1)
 		_ = a.inst.Close(context.Background())
+		a.inst = nil
+		// The same version: the batch in hand finishes on it.
 		if !a.instantiate() {
 			return nil, err
 		}

@@ -31,6 +31,15 @@
 // when the actor stops at a record, nothing derived from later records is
 // produced.
 //
+// # Plugin versions
+//
+// Pipelines and sources take their plugin through a [Slot], which the
+// daemon owns and may [Slot.Swap] to a new version at any time. An actor
+// checks the slot once per batch and moves to a new version between
+// batches (between transactions under exactly-once); a source between
+// ticks. A version is closed when the slot has moved on and its last
+// instance is closed.
+//
 // # Concurrency
 //
 // Pipeline and Source methods are safe for concurrent use. Everything inside

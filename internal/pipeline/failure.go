@@ -62,7 +62,7 @@ func (a *actor) settle(p emitter, m *sarama.ConsumerMessage, attempts int, err e
 }
 
 func (a *actor) deadLetter(m *sarama.ConsumerMessage, err error, attempts int) *sarama.ProducerMessage {
-	plugin := a.inst.Plugin()
+	plugin := a.ver.plugin
 	hs := make([]sarama.RecordHeader, 0, len(m.Headers)+9)
 	for _, h := range m.Headers {
 		if h != nil {

@@ -32,7 +32,7 @@ type Stats struct {
 type Options struct {
 	Client   kafka.ClientOptions // how members connect
 	Producer *kafka.Producer     // the shared host producer
-	Plugin   *host.Plugin        // loaded by the caller
+	Plugin   *Slot               // the plugin's current version; the caller owns the slot
 	// AllowTopic is the produce allowlist (nil allows every topic).
 	AllowTopic func(string) bool
 	// DrainTimeout bounds how long an actor waits, when its partition is
@@ -46,7 +46,7 @@ type Options struct {
 type Pipeline struct {
 	cfg          config.Pipeline
 	client       kafka.ClientOptions
-	plugin       *host.Plugin
+	slot         *Slot
 	producer     sender
 	allow        func(string) bool
 	limits       host.Limits
@@ -64,7 +64,7 @@ type Pipeline struct {
 // Start starts the pipeline's members; they join the group in the
 // background, retrying while the brokers are unreachable.
 func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
-	if o.Plugin == nil || !o.Plugin.HandlesBatches() {
+	if o.Plugin == nil || !o.Plugin.Plugin().HandlesBatches() {
 		return nil, fmt.Errorf("pipeline %s: plugin %s has no record handler", cfg.Name, cfg.Plugin)
 	}
 	if o.DrainTimeout <= 0 {
@@ -73,14 +73,14 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 	p := &Pipeline{
 		cfg:          cfg,
 		client:       o.Client,
-		plugin:       o.Plugin,
+		slot:         o.Plugin,
 		producer:     o.Producer,
 		allow:        o.AllowTopic,
 		limits:       host.Limits{CallTimeout: cfg.Limits.CallTimeout.Duration},
 		drainTimeout: o.DrainTimeout,
 		base:         o.Logger.With().Str("pipeline", cfg.Name).Logger(),
 	}
-	p.log = p.base.With().Str("plugin", o.Plugin.Name()).Logger()
+	p.log = p.base.With().Str("plugin", o.Plugin.Plugin().Name()).Logger()
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	for i := range cfg.Consumers {
@@ -97,7 +97,7 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 		}()
 	}
 	p.log.Info().Strs("topics", cfg.Topics).Str("group", cfg.Group).Int("consumers", cfg.Consumers).
-		Str("guarantee", string(cfg.Guarantee)).Str("plugin_version", shortSHA(o.Plugin.SHA256())).
+		Str("guarantee", string(cfg.Guarantee)).Str("plugin_version", shortSHA(o.Plugin.Plugin().SHA256())).
 		Msg("pipeline started")
 	return p, nil
 }
@@ -128,10 +128,10 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 	return nil
 }
 
-// newInstance instantiates the plugin for an actor; log is the pipeline's
-// base logger with the actor's coordinates.
-func (p *Pipeline) newInstance(consumer string, log zerolog.Logger) (*host.Instance, error) {
-	return p.plugin.Instantiate(context.Background(), host.InstanceOptions{
+// newInstance instantiates a version of the plugin for an actor; log is the
+// pipeline's base logger with the actor's coordinates.
+func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog.Logger) (*host.Instance, error) {
+	return plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   p.cfg.Name,
 		Consumer:   consumer,
 		Config:     p.cfg.Config,

@@ -16,7 +16,7 @@ import (
 // SourceOptions are what a source needs from the daemon.
 type SourceOptions struct {
 	Producer   *kafka.Producer
-	Plugin     *host.Plugin
+	Plugin     *Slot // the plugin's current version; the caller owns the slot
 	AllowTopic func(string) bool
 	Logger     zerolog.Logger
 }
@@ -37,25 +37,30 @@ type Source struct {
 
 // StartSource instantiates the plugin and starts ticking.
 func StartSource(cfg config.Source, o SourceOptions) (*Source, error) {
-	if o.Plugin == nil || !o.Plugin.HandlesTicks() {
+	if o.Plugin == nil || !o.Plugin.Plugin().HandlesTicks() {
 		return nil, fmt.Errorf("source %s: plugin %s has no tick handler", cfg.Name, cfg.Plugin)
 	}
 	s := &Source{cfg: cfg, o: o, done: make(chan struct{}),
-		log: o.Logger.With().Str("pipeline", cfg.Name).Str("plugin", o.Plugin.Name()).Logger()}
+		log: o.Logger.With().Str("pipeline", cfg.Name).Str("plugin", o.Plugin.Plugin().Name()).Logger()}
 	s.acks = newAckQueue(o.Producer, func(int64) {}, &s.stopping)
-	inst, err := s.instantiate()
+	ver := o.Plugin.acquire()
+	if ver == nil {
+		return nil, fmt.Errorf("source %s: plugin %s is closed", cfg.Name, cfg.Plugin)
+	}
+	inst, err := s.instantiate(ver)
 	if err != nil {
+		ver.release()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	go s.run(ctx, inst)
-	s.log.Info().Dur("interval", cfg.Interval.Duration).Str("plugin_version", shortSHA(o.Plugin.SHA256())).Msg("source started")
+	go s.run(ctx, ver, inst)
+	s.log.Info().Dur("interval", cfg.Interval.Duration).Str("plugin_version", shortSHA(ver.plugin.SHA256())).Msg("source started")
 	return s, nil
 }
 
-func (s *Source) instantiate() (*host.Instance, error) {
-	return s.o.Plugin.Instantiate(context.Background(), host.InstanceOptions{
+func (s *Source) instantiate(ver *version) (*host.Instance, error) {
+	return ver.plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   s.cfg.Name,
 		Config:     s.cfg.Config,
 		Logger:     s.o.Logger.With().Str("pipeline", s.cfg.Name).Logger(),
@@ -64,9 +69,14 @@ func (s *Source) instantiate() (*host.Instance, error) {
 	})
 }
 
-func (s *Source) run(ctx context.Context, inst *host.Instance) {
+func (s *Source) run(ctx context.Context, ver *version, inst *host.Instance) {
 	defer close(s.done)
-	defer func() { _ = inst.Close(context.Background()) }()
+	defer func() {
+		if inst != nil {
+			_ = inst.Close(context.Background())
+		}
+		ver.release()
+	}()
 	t := time.NewTicker(s.cfg.Interval.Duration)
 	defer t.Stop()
 	for {
@@ -74,34 +84,43 @@ func (s *Source) run(ctx context.Context, inst *host.Instance) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			inst = s.tick(ctx, inst, now)
-			if inst == nil {
-				return
+			if s.o.Plugin.current() != ver {
+				// A new version: switch between ticks.
+				if next := s.o.Plugin.acquire(); next != nil {
+					_ = inst.Close(context.Background())
+					inst = nil
+					ver.release()
+					ver = next
+				}
+			}
+			for inst == nil {
+				next, err := s.instantiate(ver)
+				if err == nil {
+					inst = next
+					break
+				}
+				s.log.Error().Err(err).Msg("cannot instantiate plugin; retrying")
+				if !sleep(ctx, time.Second) {
+					return
+				}
+			}
+			if !s.tick(inst, now) {
+				// Broken by a trap or a timeout: replaced before the next tick.
+				_ = inst.Close(context.Background())
+				inst = nil
 			}
 		}
 	}
 }
 
-// tick runs one tick; a broken instance is replaced before the next one.
-func (s *Source) tick(ctx context.Context, inst *host.Instance, now time.Time) *host.Instance {
+// tick runs one tick and produces what it returned; it returns false when
+// the instance is broken.
+func (s *Source) tick(inst *host.Instance, now time.Time) bool {
 	s.ticks.Add(1)
 	res, err := inst.Tick(context.Background(), now)
 	if err != nil {
 		s.log.Error().Err(err).Msg("tick failed")
-		if !inst.Broken() {
-			return inst
-		}
-		_ = inst.Close(context.Background())
-		for {
-			next, err := s.instantiate()
-			if err == nil {
-				return next
-			}
-			s.log.Error().Err(err).Msg("cannot instantiate plugin; retrying")
-			if !sleep(ctx, time.Second) {
-				return nil
-			}
-		}
+		return !inst.Broken()
 	}
 	p := s.acks.open()
 	for i := range res.Outputs {
@@ -109,7 +128,7 @@ func (s *Source) tick(ctx context.Context, inst *host.Instance, now time.Time) *
 	}
 	p.seal(-1)
 	s.out.Add(uint64(len(res.Outputs)))
-	return inst
+	return true
 }
 
 // Name is the source's name.

@@ -1,0 +1,179 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/pipeline"
+	"github.com/wasmhost/wasmhost/kafka"
+)
+
+// work is the running pipelines and sources, by name. It is used by one
+// goroutine at a time, like pluginSet.
+type work struct {
+	copts    kafka.ClientOptions
+	producer *kafka.Producer
+	plugins  *pluginSet
+	log      zerolog.Logger
+	pipes    map[string]*runningPipe
+	sources  map[string]*runningSource
+}
+
+// pipeSpec is everything a running pipeline was started from: when it
+// differs in a new config, the pipeline is restarted.
+type pipeSpec struct {
+	cfg    config.Pipeline
+	plugin host.LoadOptions
+	allow  []string
+}
+
+type runningPipe struct {
+	spec pipeSpec
+	p    *pipeline.Pipeline
+}
+
+type sourceSpec struct {
+	cfg    config.Source
+	plugin host.LoadOptions
+	allow  []string
+}
+
+type runningSource struct {
+	spec sourceSpec
+	s    *pipeline.Source
+}
+
+func newWork(copts kafka.ClientOptions, producer *kafka.Producer, plugins *pluginSet, log zerolog.Logger) *work {
+	return &work{copts: copts, producer: producer, plugins: plugins, log: log,
+		pipes: map[string]*runningPipe{}, sources: map[string]*runningSource{}}
+}
+
+func topicNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Topics))
+	for i, t := range cfg.Topics {
+		out[i] = t.Name
+	}
+	return out
+}
+
+func pipeSpecOf(cfg *config.Config, pc config.Pipeline) pipeSpec {
+	produce := pc.ProduceTopics
+	if len(produce) == 0 {
+		produce = topicNames(cfg)
+	}
+	if pc.Failure.DeadLetterTopic != "" {
+		produce = append(produce[:len(produce):len(produce)], pc.Failure.DeadLetterTopic)
+	}
+	return pipeSpec{cfg: pc, plugin: pipelinePlugin(cfg, pc), allow: produce}
+}
+
+func sourceSpecOf(cfg *config.Config, sc config.Source) sourceSpec {
+	produce := sc.ProduceTopics
+	if len(produce) == 0 {
+		produce = topicNames(cfg)
+	}
+	return sourceSpec{cfg: sc, plugin: sourcePlugin(cfg, sc), allow: produce}
+}
+
+func (a pipeSpec) equal(b pipeSpec) bool     { return reflect.DeepEqual(a, b) }
+func (a sourceSpec) equal(b sourceSpec) bool { return reflect.DeepEqual(a, b) }
+
+// startPipeline starts a pipeline whose plugin pluginSet.ensure loaded.
+func (w *work) startPipeline(spec pipeSpec, drain time.Duration) error {
+	slot := w.plugins.use(spec.plugin, true)
+	p, err := pipeline.Start(spec.cfg, pipeline.Options{
+		Client: w.copts, Producer: w.producer, Plugin: slot,
+		AllowTopic: pipeline.Allowlist(spec.allow), DrainTimeout: drain, Logger: w.log,
+	})
+	if err != nil {
+		w.plugins.unuse(spec.plugin, true)
+		return err
+	}
+	w.pipes[spec.cfg.Name] = &runningPipe{spec: spec, p: p}
+	return nil
+}
+
+func (w *work) startSource(spec sourceSpec) error {
+	slot := w.plugins.use(spec.plugin, false)
+	s, err := pipeline.StartSource(spec.cfg, pipeline.SourceOptions{
+		Producer: w.producer, Plugin: slot, AllowTopic: pipeline.Allowlist(spec.allow), Logger: w.log,
+	})
+	if err != nil {
+		w.plugins.unuse(spec.plugin, false)
+		return err
+	}
+	w.sources[spec.cfg.Name] = &runningSource{spec: spec, s: s}
+	return nil
+}
+
+// stop stops the named sources, then the named pipelines (in parallel: each
+// finishes its batch, drains and commits), and forgets them.
+func (w *work) stop(ctx context.Context, sources, pipes []string) error {
+	var errs []error
+	for _, name := range sources {
+		r := w.sources[name]
+		errs = append(errs, r.s.Stop(ctx))
+		w.plugins.unuse(r.spec.plugin, false)
+		delete(w.sources, name)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, name := range pipes {
+		r := w.pipes[name]
+		wg.Go(func() {
+			err := r.p.Stop(ctx)
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, name := range pipes {
+		w.plugins.unuse(w.pipes[name].spec.plugin, true)
+		delete(w.pipes, name)
+	}
+	return errors.Join(errs...)
+}
+
+// stopAll stops everything, sources first so nothing new is produced while
+// the pipelines drain.
+func (w *work) stopAll(ctx context.Context) error {
+	var sources, pipes []string
+	for name := range w.sources {
+		sources = append(sources, name)
+	}
+	for name := range w.pipes {
+		pipes = append(pipes, name)
+	}
+	return w.stop(ctx, sources, pipes)
+}
+
+// startAll starts what cfg describes: sources, then pipelines.
+func (w *work) startAll(ctx context.Context, cfg *config.Config) error {
+	if err := w.plugins.loadAll(ctx, cfg, cfg.Pipelines, cfg.Sources); err != nil {
+		return err
+	}
+	for _, sc := range cfg.Sources {
+		if err := w.startSource(sourceSpecOf(cfg, sc)); err != nil {
+			return err
+		}
+	}
+	for _, pc := range cfg.Pipelines {
+		if err := w.startPipeline(pipeSpecOf(cfg, pc), drainTimeout(cfg)); err != nil {
+			return fmt.Errorf("%s: %w", pipelineKey(cfg, pc.Name), err)
+		}
+	}
+	return nil
+}
+
+func drainTimeout(cfg *config.Config) time.Duration {
+	return cfg.ShutdownTimeout.Duration * 2 / 3
+}

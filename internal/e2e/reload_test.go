@@ -145,7 +145,7 @@ func TestBadPluginVersionsKeepServing(t *testing.T) {
 	dir := t.TempDir()
 	plugin := filepath.Join(dir, "tag.wasm")
 	writeFile(t, plugin, string(a))
-	d := startDaemon(t, swapConfig(t, br.Addr(), dir, "at-least-once", "300ms"))
+	d := startDaemon(t, swapConfig(t, br.Addr(), dir, "at-least-once", "1s"))
 	f := startFeed(t, br.Addr(), "in", 1000)
 	waitProgress(t, br.Addr(), "out", 200)
 

@@ -55,17 +55,18 @@ func TestRunawayCallsAreStopped(t *testing.T) {
 func TestTrapsInInitAreNamed(t *testing.T) {
 	p := load(t, newRuntime(t), hostile)
 	for _, c := range []struct {
-		init string
-		is   error
-		says string
+		init    string
+		timeout time.Duration
+		is      error
+		says    string
 	}{
-		{"panic", host.ErrTrap, "panic: hostile: asked to panic in init"},
-		{"loop", host.ErrTimeout, "stopped after 300ms"},
+		{"panic", 30 * time.Second, host.ErrTrap, "panic: hostile: asked to panic in init"},
+		{"loop", 300 * time.Millisecond, host.ErrTimeout, "stopped after 300ms"},
 	} {
 		t.Run(c.init, func(t *testing.T) {
 			_, err := p.Instantiate(context.Background(), host.InstanceOptions{
 				Grants: host.Grants{Env: map[string]string{"HOSTILE_INIT": c.init}},
-				Limits: host.Limits{CallTimeout: 300 * time.Millisecond},
+				Limits: host.Limits{CallTimeout: c.timeout},
 			})
 			var pe *host.PluginError
 			if !errors.Is(err, c.is) || !errors.As(err, &pe) || pe.Func != abi.ExportInitialize || pe.Plugin != "hostile" {

@@ -80,22 +80,23 @@ func TestHandWrittenRunaways(t *testing.T) {
 	exportOnBatch(exit, new(wt.Code).I32Const(3).Call(procExit).I32Const(0).End())
 
 	for _, c := range []struct {
-		name string
-		m    *wt.Module
-		is   error
-		says string
+		name    string
+		m       *wt.Module
+		timeout time.Duration
+		is      error
+		says    string
 	}{
-		{"spin", plugin(spin), host.ErrTimeout, "stopped after 200ms"},
-		{"nested", inner, host.ErrTimeout, "stopped after 200ms"},
-		{"recursion", recursion, host.ErrTrap, "stack overflow"},
-		{"proc_exit", exit, host.ErrTrap, "exited with code 3"},
+		{"spin", plugin(spin), 200 * time.Millisecond, host.ErrTimeout, "stopped after 200ms"},
+		{"nested", inner, 200 * time.Millisecond, host.ErrTimeout, "stopped after 200ms"},
+		{"recursion", recursion, 30 * time.Second, host.ErrTrap, "stack overflow"},
+		{"proc_exit", exit, 30 * time.Second, host.ErrTrap, "exited with code 3"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := loadWasm(t, rt, c.m, host.LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			inst := instantiate(t, p, host.InstanceOptions{Limits: host.Limits{CallTimeout: 200 * time.Millisecond}})
+			inst := instantiate(t, p, host.InstanceOptions{Limits: host.Limits{CallTimeout: c.timeout}})
 			_, err = inst.HandleBatch(context.Background(), batchOf("x"))
 			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) || !inst.Broken() {
 				t.Fatalf("err = %v, broken = %v; want %v saying %q", err, inst.Broken(), c.is, c.says)

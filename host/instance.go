@@ -204,6 +204,8 @@ func (i *Instance) callError(name string, err error) error {
 	switch {
 	case errors.Is(err, errDeadline):
 		return i.errorf(name, "%w: stopped after %s", ErrTimeout, i.limits.CallTimeout)
+	case errors.Is(err, errStackDepth):
+		return i.errorf(name, "%w: %w", ErrTrap, errStackDepth)
 	case errors.Is(err, context.DeadlineExceeded):
 		return i.errorf(name, "%w: %w", ErrTimeout, context.DeadlineExceeded)
 	case errors.Is(err, context.Canceled):

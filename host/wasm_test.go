@@ -88,7 +88,7 @@ func TestHandWrittenRunaways(t *testing.T) {
 	}{
 		{"spin", plugin(spin), 200 * time.Millisecond, host.ErrTimeout, "stopped after 200ms"},
 		{"nested", inner, 200 * time.Millisecond, host.ErrTimeout, "stopped after 200ms"},
-		{"recursion", recursion, 30 * time.Second, host.ErrTrap, "stack overflow"},
+		{"recursion", recursion, 30 * time.Second, host.ErrTrap, "call stack deeper than 1048576 slots"},
 		{"proc_exit", exit, 30 * time.Second, host.ErrTrap, "exited with code 3"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

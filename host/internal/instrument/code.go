@@ -7,6 +7,7 @@ const (
 	opIf              = 0x04
 	opElse            = 0x05
 	opEnd             = 0x0b
+	opReturn          = 0x0f
 	opCall            = 0x10
 	opReturnCall      = 0x12
 	opReturnCallIndir = 0x13
@@ -14,6 +15,8 @@ const (
 	opGlobalSet       = 0x24
 	opI32Const        = 0x41
 	opI32Eqz          = 0x45
+	opI32GtU          = 0x4b
+	opI32Add          = 0x6a
 	opI32Sub          = 0x6b
 	opRefFunc         = 0xd2
 	blockTypeEmpty    = 0x40
@@ -29,16 +32,21 @@ const (
 )
 
 // rewriter rewrites instructions: it shifts function indexes past the new
-// import and puts the budget check at every loop header and before every
-// tail call, the only ways code can run without bound.
+// imports, puts the budget check at every loop header and before every tail
+// call (the only ways code runs without bound), and keeps the call depth
+// accounts of every function body.
 type rewriter struct {
-	importFuncs uint32 // function imports before the new one
-	check       []byte // the check sequence
+	importFuncs uint32 // function imports of the original module
+	added       uint32 // imports added after them
+	check       []byte // the loop header check
+	depth       uint32 // global index of the depth counter
+	overflow    uint32 // function index of the overflow import
+	maxDepth    uint32
 }
 
 func (rw *rewriter) funcIndex(f uint32) uint32 {
 	if f >= rw.importFuncs {
-		return f + 1
+		return f + rw.added
 	}
 	return f
 }
@@ -62,10 +70,48 @@ func checkSequence(budget, yield, every uint32) []byte {
 	return append(b, opEnd)
 }
 
+// enter is a function's prologue: the depth grows by its weight, and past
+// the maximum the overflow import is called.
+//
+//	global.get $depth; i32.const w; i32.add; global.set $depth
+//	global.get $depth; i32.const max; i32.gt_u; if; call $overflow; end
+func (rw *rewriter) enter(out []byte, w uint32) []byte {
+	out = appendU32(append(out, opGlobalGet), rw.depth)
+	out = appendS32(append(out, opI32Const), int32(w))
+	out = appendU32(append(out, opI32Add, opGlobalSet), rw.depth)
+	out = appendU32(append(out, opGlobalGet), rw.depth)
+	out = appendS32(append(out, opI32Const), int32(rw.maxDepth))
+	out = appendU32(append(out, opI32GtU, opIf, blockTypeEmpty, opCall), rw.overflow)
+	return append(out, opEnd)
+}
+
+// leave gives the weight back, before every way out of the function.
+func (rw *rewriter) leave(out []byte, w uint32) []byte {
+	out = appendU32(append(out, opGlobalGet), rw.depth)
+	out = appendS32(append(out, opI32Const), int32(w))
+	return appendU32(append(out, opI32Sub, opGlobalSet), rw.depth)
+}
+
+// body describes the function whose code expr rewrites.
+type body struct {
+	weight    uint32 // its stack weight: parameters, locals and a frame
+	blockType []byte // a block type for its results
+}
+
 // expr copies one expression or function body (instructions up to the end
-// that closes it) from r to out. code says whether checks go in: constant
-// expressions have no loops.
-func (rw *rewriter) expr(r *reader, out []byte, code bool) []byte {
+// that closes it) from r to out. For a function body (fn not nil) the
+// original code is wrapped in a block typed with the function's results:
+//
+//	enter; block; <code>; end; leave; end
+//
+// so that a branch to the function's label, which now lands on the block's
+// end, passes the leave too, as does falling off the end; return and tail
+// calls leave first.
+func (rw *rewriter) expr(r *reader, out []byte, fn *body) []byte {
+	if fn != nil {
+		out = rw.enter(out, fn.weight)
+		out = append(append(out, opBlock), fn.blockType...)
+	}
 	depth := 0
 	for r.err == nil {
 		start := r.off
@@ -77,26 +123,33 @@ func (rw *rewriter) expr(r *reader, out []byte, code bool) []byte {
 		case op == opLoop:
 			r.blockType()
 			depth++
-			if code {
+			if fn != nil {
 				out = append(out, r.b[start:r.off]...)
 				out = append(out, rw.check...)
 				continue
 			}
 		case op == opEnd:
 			if depth == 0 {
+				if fn != nil {
+					out = rw.leave(append(out, opEnd), fn.weight)
+				}
 				return append(out, op)
 			}
 			depth--
+		case op == opReturn && fn != nil:
+			out = rw.leave(out, fn.weight)
 		case op == opCall || op == opReturnCall || op == opRefFunc:
-			if op == opReturnCall && code {
+			if op == opReturnCall && fn != nil {
 				out = append(out, rw.check...)
+				out = rw.leave(out, fn.weight)
 			}
 			out = append(out, op)
 			out = appendU32(out, rw.funcIndex(r.u32()))
 			continue
 		case op == opReturnCallIndir:
-			if code {
+			if fn != nil {
 				out = append(out, rw.check...)
+				out = rw.leave(out, fn.weight)
 			}
 			r.u32()
 			r.u32()

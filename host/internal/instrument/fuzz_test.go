@@ -44,7 +44,7 @@ func FuzzInterruptible(f *testing.F) {
 		if outOK && len(outPlain) != len(out) && !compiles(ctx, rt, out) {
 			t.Fatalf("the rewritten name section makes the module fail to compile")
 		}
-		if _, err := instrument.Interruptible(out, instrument.Options{Module: "again", Name: "y", Every: 3}); err != nil {
+		if _, err := instrument.Interruptible(out, instrument.Options{Module: "again", Yield: "y", Overflow: "o", Every: 3, MaxDepth: 5}); err != nil {
 			t.Fatalf("instrumented output does not parse again: %v", err)
 		}
 	})

@@ -12,7 +12,7 @@ import (
 	wt "github.com/wasmhost/wasmhost/host/internal/wasmtest"
 )
 
-var opts = instrument.Options{Module: "sandbox", Name: "yield", Every: 10}
+var opts = instrument.Options{Module: "sandbox", Yield: "yield", Overflow: "overflow", Every: 10, MaxDepth: 1000}
 
 // sample is a module that uses every place a function index can hide: an
 // imported function and global, calls, a table filled by an element
@@ -82,8 +82,10 @@ func run(t *testing.T, bin []byte) (api.Module, *int) {
 	if _, err := rt.InstantiateWithConfig(ctx, g.Bytes(), wazero.NewModuleConfig().WithName("envg")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := rt.NewHostModuleBuilder(opts.Module).NewFunctionBuilder().
-		WithFunc(func() { *yields++ }).Export(opts.Name).Instantiate(ctx)
+	_, err := rt.NewHostModuleBuilder(opts.Module).
+		NewFunctionBuilder().WithFunc(func() { *yields++ }).Export(opts.Yield).
+		NewFunctionBuilder().WithFunc(func() { panic("too deep") }).Export(opts.Overflow).
+		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +165,7 @@ func TestYieldCanStopALoop(t *testing.T) {
 		if n++; n == 5 {
 			panic("enough")
 		}
-	}).Export(opts.Name).Instantiate(ctx)
+	}).Export(opts.Yield).NewFunctionBuilder().WithFunc(func() {}).Export(opts.Overflow).Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +197,16 @@ func TestRefusals(t *testing.T) {
 		{"unsupported instruction", atomics.Bytes(), "unsupported instruction 0xfe"},
 		{"sections out of order", wt.Section(wt.Section([]byte{0, 'a', 's', 'm', 1, 0, 0, 0}, 3, []byte{0}), 1, []byte{0}), "out of order"},
 		{"zero budget", good, "Every"},
+		{"zero depth", good, "MaxDepth"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := opts
-			if c.name == "zero budget" {
+			switch c.name {
+			case "zero budget":
 				o.Every = 0
+			case "zero depth":
+				o.MaxDepth = 0
 			}
 			_, err := instrument.Interruptible(c.bin, o)
 			if err == nil || !strings.Contains(err.Error(), c.says) {
@@ -223,5 +229,50 @@ func TestEmptyModule(t *testing.T) {
 	defer rt.Close(ctx)
 	if _, err := rt.CompileModule(ctx, bin); err != nil {
 		t.Fatalf("instrumented empty module does not compile: %v", err)
+	}
+}
+
+// TestDepthIsBoundedAndGivenBack: a recursion deeper than MaxDepth calls
+// Overflow; every way out of a function gives its weight back, so calls
+// that returned, however they did, leave nothing behind.
+func TestDepthIsBoundedAndGivenBack(t *testing.T) {
+	var m wt.Module
+	i := []byte{wt.I32}
+	// rec(n): n == 0 ? 0 : rec(n-1). Weight 2 + 1 parameter = 3.
+	rec := m.Func(i, i, nil, new(wt.Code).
+		LocalGet(0).I32Eqz().If().I32Const(0).Return().EndBlock().
+		LocalGet(0).I32Const(1).I32Sub().Call(0).End())
+	exits := []uint32{
+		m.Func(i, i, nil, new(wt.Code).LocalGet(0).End()),                                                           // falls off the end
+		m.Func(i, i, nil, new(wt.Code).LocalGet(0).Return().End()),                                                  // return
+		m.Func(i, i, nil, new(wt.Code).LocalGet(0).Br(0).End()),                                                     // br to the function
+		m.Func(i, i, nil, new(wt.Code).Block().LocalGet(0).LocalGet(0).BrIf(1).Drop().EndBlock().I32Const(0).End()), // br_if out of a block
+		m.Func(i, i, nil, new(wt.Code).Op(0x02, wt.I32).LocalGet(0).LocalGet(0).Op(0x0e, 1, 0, 1).EndBlock().End()), // br_table: to the block or out
+	}
+	pair := m.Func(nil, []byte{wt.I32, wt.I32}, nil, new(wt.Code).I32Const(1).I32Const(2).Br(0).End()) // two results
+	body := new(wt.Code).Loop()
+	for _, f := range exits {
+		body.LocalGet(0).Call(f).Drop().I32Const(0).Call(f).Drop()
+	}
+	body.Call(pair).Drop().Drop().
+		LocalGet(0).I32Const(1).I32Sub().LocalSet(0).LocalGet(0).BrIf(0).EndBlock().
+		I32Const(300).Call(rec)
+	drive := m.Func(i, i, nil, body.End())
+	m.Export("rec", wt.KindFunc, rec)
+	m.Export("drive", wt.KindFunc, drive)
+	bin, err := instrument.Interruptible(m.Bytes(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, _ := run(t, bin)
+	if _, err := call(t, mod, "rec", 300); err != nil {
+		t.Fatalf("rec(300), 903 slots deep: %v", err)
+	}
+	if _, err := call(t, mod, "drive", 1000); err != nil {
+		t.Fatalf("thousands of calls leaving every way, then rec(300): %v", err)
+	}
+	mod, _ = run(t, bin)
+	if _, err := call(t, mod, "rec", 400); err == nil || !strings.Contains(err.Error(), "too deep") {
+		t.Fatalf("rec(400), 1203 slots deep: %v; want the overflow import called", err)
 	}
 }

@@ -94,6 +94,14 @@ func (r *Runtime) prepare(code []byte) ([]byte, error) {
 	})
 }
 
+// prepareError says why prepare refused a module.
+func prepareError(err error) error {
+	if errors.Is(err, instrument.ErrReserved) {
+		return err
+	}
+	return fmt.Errorf("not a valid WebAssembly module: %w", err)
+}
+
 // nanosleep is the instance's WASI sleep: it never sleeps past the call's
 // deadline, so a plugin blocked in poll_oneoff reaches its next yield in
 // time.

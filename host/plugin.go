@@ -112,7 +112,7 @@ func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 	}
 	prepared, err := r.prepare(code)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not a valid WebAssembly module: %w", ErrInvalidPlugin, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPlugin, prepareError(err))
 	}
 	compiled, err := rt.CompileModule(ctx, prepared)
 	if err != nil {

@@ -44,6 +44,9 @@ type Options struct {
 	MaxDepth uint32 // in frame slots, 1..2^30
 }
 
+// ErrReserved: the module imports from Options.Module itself.
+var ErrReserved = errors.New("imports from the module reserved for the host")
+
 // added is how many function imports the rewrite adds.
 const added = 2
 

@@ -46,7 +46,7 @@ func (m *module) count(secs []section) error {
 				mod := r.name()
 				r.name()
 				if r.err == nil && string(mod) == m.o.Module {
-					return fmt.Errorf("the module already imports from %q, which is reserved for the host", m.o.Module)
+					return fmt.Errorf("%w: %q", ErrReserved, m.o.Module)
 				}
 				switch kind := r.byte(); kind {
 				case 0:

@@ -4,14 +4,14 @@
 //
 // A [Runtime] is created once per daemon; it owns the wazero runtimes (one per
 // distinct memory limit, sharing one on-disk compilation cache) and the
-// "wasmhost" host module. [Runtime.Load] reads, verifies and compiles a plugin
-// file once, producing a [Plugin]: an immutable, compiled version identified by
-// the file's sha256. [Plugin.Instantiate] makes an [Instance] for one worker
-// (one per partition actor or source). Closing a Plugin does not close its
-// instances; close every Instance, then the Plugin, then the Runtime.
-// [Runtime.Inspect] makes Load's checks on a file without keeping it, and
-// reports everything it finds instead of stopping at the first problem (it
-// is behind `wasmhost plugin inspect`).
+// "wasmhost" host module. [Runtime.Load] reads, verifies, instruments and
+// compiles a plugin file once, producing a [Plugin]: an immutable, compiled
+// version identified by the file's sha256. [Plugin.Instantiate] makes an
+// [Instance] for one worker (one per partition actor or source). Closing a
+// Plugin does not close its instances; close every Instance, then the
+// Plugin, then the Runtime. [Runtime.Inspect] makes Load's checks on a file
+// without keeping it, and reports everything it finds instead of stopping
+// at the first problem (it is behind `wasmhost plugin inspect`).
 //
 // # Concurrency
 //
@@ -19,6 +19,26 @@
 // goroutine owns it and calls [Instance.HandleBatch] or [Instance.Tick] one at
 // a time. After a call fails with a trap or a timeout the instance is broken
 // ([Instance.Broken]); close it and instantiate a new one.
+//
+// # Sandbox
+//
+// An instance reaches clocks, randomness and its stdout/stderr (rate-limited
+// log lines tagged with the plugin); a filesystem, environment variables and
+// arguments only as [Grants] give them; never the network (WASI preview 1
+// cannot open a socket). Its memory is capped by [LoadOptions.MemoryLimit]
+// and each call by [Limits]: a time limit, the largest input record handed
+// in, and what one call may produce. docs/limits.md lists them all.
+//
+// Load rewrites every plugin (package host/internal/instrument) with two
+// guards. Time: the plugin calls back into the host once every 1024 loop
+// iterations; there the host checks the call's deadline and traps the call
+// when it has passed. WASI sleeps end at the deadline too. The start
+// section, the initializer and every handler call run under it. Stack: a
+// call deeper than about a million frame slots traps, where wazero's own
+// ceiling would let one instance take ~160 MiB of host memory outside its
+// memory limit. wazero's WithCloseOnContextDone is not used: it leaves
+// native code at every loop iteration and more than triples the cost of a
+// Go plugin's call; the guards cost about 4% of it (BenchmarkCallTimeLimit).
 //
 // # Memory
 //

@@ -18,6 +18,9 @@ var (
 	// ErrTimeout: the call ran past its time limit and was stopped. The
 	// instance is broken.
 	ErrTimeout = errors.New("plugin call timed out")
+	// ErrInputTooLarge: an input record is over Limits.MaxInputRecord; the
+	// host failed it without handing it to the plugin (see Failure.Err).
+	ErrInputTooLarge = errors.New("input record over the size limit")
 	// ErrNoHandler: the plugin does not handle this kind of call.
 	ErrNoHandler = errors.New("plugin has no handler for this call")
 	// ErrFailed: the plugin reported that the whole call failed.

@@ -170,8 +170,8 @@ func configRead(st *callState, mem api.Memory, stack []uint64) int32 {
 func produce(st *callState, mem api.Memory, stack []uint64) int32 {
 	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 	lim := &st.inst.limits
-	if uint64(st.producedBytes)+uint64(n) > uint64(lim.MaxProduceBytes) {
-		st.callErr = fmt.Errorf("produced more than %d bytes in one call", lim.MaxProduceBytes)
+	if uint64(st.producedBytes)+uint64(n) > uint64(lim.MaxOutputBytes) {
+		st.callErr = fmt.Errorf("produced more than %d bytes in one call", lim.MaxOutputBytes)
 		return abi.StatusTooLarge
 	}
 	view, ok := read(mem, ptr, n)

@@ -97,6 +97,13 @@ func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, erro
 	if err != nil {
 		return nil, err
 	}
+	// The code Load would run, with the guards that bound its time and
+	// stack: inspecting a plugin runs its initializer too.
+	code, err = r.prepare(code)
+	if err != nil {
+		in.problem("%v", prepareError(err))
+		return in, nil
+	}
 	compiled, err := rt.CompileModule(ctx, code)
 	if err != nil {
 		// Compiled without the limit, the module may still be valid: then
@@ -127,7 +134,7 @@ func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, erro
 		in.Problems = append(in.Problems, problems...)
 		return in, nil
 	}
-	p := &Plugin{name: o.Name, path: o.Path, sha: in.SHA256, size: len(code), compiled: compiled, rt: rt}
+	p := &Plugin{name: o.Name, path: o.Path, sha: in.SHA256, size: in.Size, compiled: compiled, rt: rt, timeLimit: r.timeLimit}
 	if err := p.checkShape(); err != nil {
 		in.problem("%v", err)
 		return in, nil
@@ -165,6 +172,9 @@ func (in *Inspection) describe(m wazero.CompiledModule) {
 	sort.Slice(in.Exports, func(a, b int) bool { return in.Exports[a].Name < in.Exports[b].Name })
 	for _, def := range m.ImportedFunctions() {
 		mod, name, _ := def.Import()
+		if mod == sandboxModule {
+			continue // the guards' imports, not the plugin's
+		}
 		in.Imports = append(in.Imports, Symbol{Module: mod, Name: name, Kind: "func", Type: sigString(def.ParamTypes(), def.ResultTypes())})
 	}
 	for _, def := range m.ImportedMemories() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wasmhost/wasmhost/host"
+	wt "github.com/wasmhost/wasmhost/host/internal/wasmtest"
 	"github.com/wasmhost/wasmhost/internal/testutil"
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
@@ -62,6 +63,11 @@ func TestInspectAGoodPlugin(t *testing.T) {
 	if !strings.Contains(strings.Join(hostImports, ","), abi.FuncProduce) {
 		t.Errorf("imports from %s: %v", abi.ModuleName, hostImports)
 	}
+	for _, s := range in.Imports {
+		if strings.HasPrefix(s.Module, "wasmhost:") {
+			t.Errorf("the guards' import %s.%s is listed as the plugin's", s.Module, s.Name)
+		}
+	}
 	// The same file with a matching pin has no problems, with another one it has.
 	if in := inspect(t, host.LoadOptions{Path: path, SHA256: in.SHA256}); len(in.Problems) != 0 {
 		t.Errorf("matching pin: %q", in.Problems)
@@ -76,6 +82,11 @@ func TestInspectNamesEveryProblem(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("\x00asm but not really"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	reserved := &wt.Module{}
+	reserved.ImportFunc("wasmhost:sandbox", "yield", nil, nil)
+	exportMemory(reserved)
+	exportABIVersion(reserved)
+	exportOnBatch(reserved, new(wt.Code).I32Const(0).End())
 	cases := []struct {
 		name    string
 		o       host.LoadOptions
@@ -87,6 +98,7 @@ func TestInspectNamesEveryProblem(t *testing.T) {
 		{"no exports", host.LoadOptions{Path: testutil.BuildPlugin(t, "host/testdata/plugins/noexports")},
 			[]string{"missing export wasmhost_abi_version", "exports neither wasmhost_on_batch nor wasmhost_on_tick"}, 0},
 		{"not wasm", host.LoadOptions{Path: garbage}, []string{"not a valid WebAssembly module"}, 0},
+		{"reserved import", host.LoadOptions{Path: writeWasm(t, reserved)}, []string{`imports from the module reserved for the host: "wasmhost:sandbox"`}, 0},
 		// A Go guest declares more initial memory than 1 MiB.
 		{"memory over the limit", host.LoadOptions{Path: testutil.BuildPlugin(t, "plugins/forward"), MemoryLimit: 1 << 20},
 			[]string{"declared memory does not fit the memory limit of 1 MiB"}, 0},

@@ -2,84 +2,17 @@ package host
 
 import (
 	"context"
-	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
-
-// Limits bound what one call may do. Zero fields take the defaults.
-type Limits struct {
-	CallTimeout     time.Duration // a call running longer is stopped (default 5s)
-	MaxRecordBytes  int           // encoded size of one produced record (default 1 MiB)
-	MaxProduceBytes int           // bytes produced in one call (default 64 MiB)
-	MaxOutputs      int           // records produced in one call (default 100,000)
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.CallTimeout <= 0 {
-		l.CallTimeout = 5 * time.Second
-	}
-	if l.MaxRecordBytes <= 0 {
-		l.MaxRecordBytes = 1 << 20
-	}
-	if l.MaxProduceBytes <= 0 {
-		l.MaxProduceBytes = 64 << 20
-	}
-	if l.MaxOutputs <= 0 {
-		l.MaxOutputs = 100_000
-	}
-	return l
-}
-
-// Reserved config keys the host adds to every instance's config.
-const (
-	ConfigPipeline = "wasmhost.pipeline"
-	ConfigPlugin   = "wasmhost.plugin"
-	ConfigConsumer = "wasmhost.consumer"
-)
-
-// InstanceOptions configure one instance.
-type InstanceOptions struct {
-	Pipeline string            // pipeline or source name, for logs
-	Consumer string            // group member id, "" for sources
-	Config   map[string]string // the plugin's config from the pipeline
-	Logger   zerolog.Logger    // plugin log lines go here, tagged with plugin and version
-	// AllowTopic says whether the plugin may produce to a topic; nil allows all.
-	AllowTopic func(topic string) bool
-	Limits     Limits
-}
-
-// Output is one record the plugin produced. Input is the index in the batch
-// of the record it derives from, or abi.NoInput. The record's byte slices may
-// be kept; its Headers slice is reused by the next call.
-type Output struct {
-	Input  uint32
-	Record abi.Record
-}
-
-// Failure is an input record the plugin (or the host, on its behalf) failed.
-type Failure struct {
-	Index  int
-	Reason string
-}
-
-// Result is what a call produced. It is owned by the Instance and overwritten
-// by its next call.
-type Result struct {
-	// Outputs of the records that did not fail, in the order produced.
-	Outputs []Output
-	// Failures, sorted by index, one per failed record.
-	Failures []Failure
-}
 
 // Instance is one instantiated plugin, used by one goroutine at a time.
 type Instance struct {
@@ -96,8 +29,12 @@ type Instance struct {
 	st      callState
 	stack   [2]uint64
 	res     Result
-	broken  bool
-	closed  bool
+	scratch scratch // for batches with records over MaxInputRecord
+	// deadline is when the call in progress must end; yield and
+	// nanosleep read it on the calling goroutine.
+	deadline time.Time
+	broken   bool
+	closed   bool
 }
 
 type stateKey struct{}
@@ -139,17 +76,15 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 		stderr: newLineWriter(log, zerolog.WarnLevel, "stderr"),
 	}
 	i.st.inst = i
-	// No filesystem, network, environment or arguments: a plugin gets only
-	// clocks, randomness and its stdout/stderr, which become log lines.
-	mc := wazero.NewModuleConfig().
-		WithName("").
-		WithStartFunctions().
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
-		WithRandSource(crand.Reader).
-		WithStdout(i.stdout).WithStderr(i.stderr)
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
+	// A start section runs inside InstantiateModule: under the time limit
+	// too.
+	i.deadline = time.Now().Add(i.limits.CallTimeout)
+	mod, err := p.rt.InstantiateModule(context.WithValue(ctx, stateKey{}, &i.st), p.compiled, i.moduleConfig(o.Grants))
 	if err != nil {
-		return nil, i.errorf("instantiate", "%w: %w", ErrInvalidPlugin, err)
+		if errors.Is(err, errDeadline) {
+			return nil, i.errorf("start", "%w: stopped after %s", ErrTimeout, i.limits.CallTimeout)
+		}
+		return nil, i.errorf("instantiate", "%w: %w%s", ErrInvalidPlugin, err, i.stderr.recentSuffix())
 	}
 	i.mod = mod
 	return i, nil
@@ -189,12 +124,20 @@ func (i *Instance) Plugin() *Plugin { return i.plugin }
 func (i *Instance) Broken() bool { return i.broken }
 
 // HandleBatch hands a batch to the plugin and returns what it produced and
-// which records failed. An error means the whole batch failed; with ErrTrap
-// or ErrTimeout the instance is broken.
+// which records failed. A record over Limits.MaxInputRecord is not handed in:
+// it fails with Failure.Refused set. An error means the whole batch failed;
+// with ErrTrap or ErrTimeout the instance is broken.
 func (i *Instance) HandleBatch(ctx context.Context, b *Batch) (*Result, error) {
 	if i.onBatch == nil {
 		return nil, i.errorf(abi.ExportOnBatch, "%w: the plugin does not export %s", ErrNoHandler, abi.ExportOnBatch)
 	}
+	if b.largest > i.limits.MaxInputRecord {
+		return i.handleOversized(ctx, b)
+	}
+	return i.handleBatch(ctx, b)
+}
+
+func (i *Instance) handleBatch(ctx context.Context, b *Batch) (*Result, error) {
 	i.st.reset(b.buf, b.n, true)
 	i.stack[0], i.stack[1] = api.EncodeU32(uint32(len(b.buf))), api.EncodeU32(uint32(b.n))
 	return i.finish(ctx, i.onBatch, abi.ExportOnBatch)
@@ -231,21 +174,43 @@ func (i *Instance) finish(ctx context.Context, fn api.Function, name string) (*R
 	return &i.res, nil
 }
 
-// call runs fn with the state and time limit in its context. Params are in
-// i.stack; the result lands in i.stack[0].
+// call runs fn with the state in its context and under the time limit.
+// Params are in i.stack; the result lands in i.stack[0].
 func (i *Instance) call(ctx context.Context, fn api.Function, name string, nparams int) error {
 	if i.closed || i.broken {
 		return i.errorf(name, "%w", ErrClosed)
 	}
-	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, &i.st), i.limits.CallTimeout)
-	err := fn.CallWithStack(cctx, i.stack[:max(nparams, 1)])
-	cancel()
+	i.deadline = time.Now().Add(i.limits.CallTimeout)
+	cctx := context.WithValue(ctx, stateKey{}, &i.st)
+	var err error
+	if i.plugin.timeLimit == limitWazero {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithDeadline(cctx, i.deadline)
+		err = fn.CallWithStack(cctx, i.stack[:max(nparams, 1)])
+		cancel()
+	} else {
+		err = fn.CallWithStack(cctx, i.stack[:max(nparams, 1)])
+	}
 	if err == nil {
 		return nil
 	}
 	i.broken = true
+	return i.callError(name, err)
+}
+
+// callError names why a call failed.
+func (i *Instance) callError(name string, err error) error {
 	var exit *sys.ExitError
-	if errors.As(err, &exit) {
+	switch {
+	case errors.Is(err, errDeadline):
+		return i.errorf(name, "%w: stopped after %s", ErrTimeout, i.limits.CallTimeout)
+	case errors.Is(err, errStackDepth):
+		return i.errorf(name, "%w: %w", ErrTrap, errStackDepth)
+	case errors.Is(err, context.DeadlineExceeded):
+		return i.errorf(name, "%w: %w", ErrTimeout, context.DeadlineExceeded)
+	case errors.Is(err, context.Canceled):
+		return i.errorf(name, "%w: %w", ErrTrap, context.Canceled)
+	case errors.As(err, &exit):
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
 			return i.errorf(name, "%w: stopped after %s", ErrTimeout, i.limits.CallTimeout)

@@ -36,6 +36,9 @@ type LoadOptions struct {
 	// MemoryLimit caps an instance's linear memory in bytes (rounded down to
 	// 64 KiB pages). 0 means DefaultMemoryLimit.
 	MemoryLimit uint64
+	// CallTimeout bounds each call of the load-time check (start section,
+	// initializer, ABI version). 0 means 10s.
+	CallTimeout time.Duration
 }
 
 // Plugin is one compiled version of a plugin file. Safe for concurrent use.
@@ -50,6 +53,8 @@ type Plugin struct {
 	hasTick  bool
 	hasInit  bool
 	closed   atomic.Bool
+	// timeLimit is how calls are limited (Runtime.timeLimit at load).
+	timeLimit timeLimit
 }
 
 // Name is the plugin's name.
@@ -105,16 +110,24 @@ func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	compiled, err := rt.CompileModule(ctx, code)
+	prepared, err := r.prepare(code)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPlugin, prepareError(err))
+	}
+	compiled, err := rt.CompileModule(ctx, prepared)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a valid WebAssembly module: %w", ErrInvalidPlugin, err)
 	}
-	p := &Plugin{name: o.Name, path: o.Path, sha: sha, size: len(code), compiled: compiled, rt: rt}
+	p := &Plugin{name: o.Name, path: o.Path, sha: sha, size: len(code), compiled: compiled, rt: rt, timeLimit: r.timeLimit}
 	if err := p.checkShape(); err != nil {
 		_ = compiled.Close(ctx)
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPlugin, err)
 	}
-	probe, err := p.Instantiate(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: 10 * time.Second}})
+	timeout := o.CallTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	probe, err := p.Instantiate(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: timeout}})
 	if err != nil {
 		_ = compiled.Close(ctx)
 		return nil, err
@@ -187,6 +200,7 @@ func shapeProblems(m wazero.CompiledModule) []string {
 	for _, imp := range m.ImportedFunctions() {
 		mod, name, _ := imp.Import()
 		switch mod {
+		case sandboxModule: // added by prepare; a plugin's own import of it is refused there
 		case "wasi_snapshot_preview1":
 		case abi.ModuleName:
 			sig, ok := hostFuncSigs[name]

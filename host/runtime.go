@@ -28,6 +28,10 @@ type Runtime struct {
 	log   zerolog.Logger
 	cache wazero.CompilationCache
 
+	// timeLimit is limitChecked but in benchmarks that measure the
+	// mechanism (export_test.go).
+	timeLimit timeLimit
+
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime // by memory limit in pages
 	closed   bool
@@ -60,9 +64,9 @@ func (r *Runtime) runtimeFor(ctx context.Context, pages uint32) (wazero.Runtime,
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(r.cache).
 		WithMemoryLimitPages(pages).
-		// Compiles in the checks that let a call be stopped when its
-		// context ends; that is how call time limits are enforced.
-		WithCloseOnContextDone(true)
+		// Off but in the benchmark that compares it: time limits are
+		// enforced by instrumenting the plugin (timelimit.go).
+		WithCloseOnContextDone(r.timeLimit == limitWazero)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
@@ -71,6 +75,10 @@ func (r *Runtime) runtimeFor(ctx context.Context, pages uint32) (wazero.Runtime,
 	if err := instantiateHostModule(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate host module: %w", err)
+	}
+	if err := instantiateSandboxModule(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate sandbox module: %w", err)
 	}
 	r.runtimes[pages] = rt
 	return rt, nil

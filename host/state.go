@@ -103,8 +103,8 @@ func (st *callState) check(r *abi.Record) string {
 		return "produce: record has no topic"
 	case st.inst.allow != nil && !st.inst.allow(r.Topic):
 		return fmt.Sprintf("produce: topic %q is not in this pipeline's produce_topics", r.Topic)
-	case abi.EncodedSize(r) > st.inst.limits.MaxRecordBytes:
-		return fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", abi.EncodedSize(r), st.inst.limits.MaxRecordBytes)
+	case abi.EncodedSize(r) > st.inst.limits.MaxOutputRecord:
+		return fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", abi.EncodedSize(r), st.inst.limits.MaxOutputRecord)
 	}
 	return ""
 }

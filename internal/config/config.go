@@ -118,7 +118,8 @@ type Pipeline struct {
 	SHA256             Digest            `toml:"sha256"`         // zero = not pinned
 	Config             map[string]string `toml:"config"`         // handed to the plugin
 	Failure            Failure           `toml:"failure"`
-	Limits             Limits            `toml:"limits"`
+	Limits             PipelineLimits    `toml:"limits"`
+	Grants             Grants            `toml:"grants"`
 }
 
 // Failure says what a pipeline does when a plugin call fails.
@@ -129,10 +130,32 @@ type Failure struct {
 	DeadLetterTopic string        `toml:"dead_letter_topic"` // set if and only if Policy is DeadLetter
 }
 
-// Limits bound one plugin instance.
+// Limits bound one plugin instance and what each of its calls may do.
+// docs/limits.md says what happens at each.
 type Limits struct {
-	Memory      Size     `toml:"memory"` // whole 64 KiB pages, 1 MiB..4 GiB; see Size.Pages
-	CallTimeout Duration `toml:"call_timeout"`
+	Memory          Size     `toml:"memory"` // whole 64 KiB pages, 1 MiB..4 GiB; see Size.Pages
+	CallTimeout     Duration `toml:"call_timeout"`
+	MaxOutputRecord Size     `toml:"max_output_record"` // encoded size of one produced record
+	MaxOutputBytes  Size     `toml:"max_output_bytes"`  // bytes produced in one call
+	MaxOutputs      int      `toml:"max_outputs"`       // records produced in one call
+}
+
+// PipelineLimits are a pipeline's Limits and the bound on its input
+// records.
+type PipelineLimits struct {
+	Limits
+	MaxInputRecord Size `toml:"max_input_record"` // encoded size of one record handed to the plugin
+}
+
+// Grants are what a plugin may reach beyond clocks, randomness and its
+// stdout/stderr. The zero value (and every default) grants nothing. There is
+// no network grant: WebAssembly System Interface preview 1 cannot open
+// sockets.
+type Grants struct {
+	Env       map[string]string `toml:"env"`        // the plugin's whole environment
+	Args      []string          `toml:"args"`       // arguments after the program name
+	ReadDirs  map[string]string `toml:"read_dirs"`  // guest path -> host directory, read-only
+	WriteDirs map[string]string `toml:"write_dirs"` // guest path -> host directory, read-write
 }
 
 // Source is a plugin called every Interval with no input records.
@@ -144,6 +167,7 @@ type Source struct {
 	SHA256        Digest            `toml:"sha256"`         // zero = not pinned
 	Config        map[string]string `toml:"config"`         // handed to the plugin
 	Limits        Limits            `toml:"limits"`
+	Grants        Grants            `toml:"grants"`
 }
 
 // Default returns the configuration of an empty file: the embedded broker,
@@ -189,7 +213,8 @@ func DefaultPipeline() Pipeline {
 		ProduceTopics:      []string{},
 		Config:             map[string]string{},
 		Failure:            Failure{Policy: Stop, Retries: 3, Backoff: Duration{100 * time.Millisecond}},
-		Limits:             defaultLimits(),
+		Limits:             PipelineLimits{Limits: defaultLimits(), MaxInputRecord: MiB},
+		Grants:             defaultGrants(),
 	}
 }
 
@@ -201,11 +226,22 @@ func DefaultSource() Source {
 		ProduceTopics: []string{},
 		Config:        map[string]string{},
 		Limits:        defaultLimits(),
+		Grants:        defaultGrants(),
 	}
 }
 
 func defaultLimits() Limits {
-	return Limits{Memory: 64 * MiB, CallTimeout: Duration{5 * time.Second}}
+	return Limits{
+		Memory:          64 * MiB,
+		CallTimeout:     Duration{5 * time.Second},
+		MaxOutputRecord: MiB,
+		MaxOutputBytes:  64 * MiB,
+		MaxOutputs:      100_000,
+	}
+}
+
+func defaultGrants() Grants {
+	return Grants{Env: map[string]string{}, Args: []string{}, ReadDirs: map[string]string{}, WriteDirs: map[string]string{}}
 }
 
 // DefaultGroup is the consumer group of a pipeline whose group is omitted.

@@ -64,7 +64,7 @@ func (d *decoder) table(key string, m map[string]any, v reflect.Value) {
 			d.probs.add(joinKey(key, k), "unknown key%s", suggest(k, fields))
 			continue
 		}
-		d.value(joinKey(key, k), m[k], v.Field(i))
+		d.value(joinKey(key, k), m[k], v.FieldByIndex(i))
 	}
 }
 
@@ -214,12 +214,21 @@ func tomlType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// tomlFields maps the toml tag of each field of struct type t to its index.
-func tomlFields(t reflect.Type) map[string]int {
-	fields := make(map[string]int, t.NumField())
+// tomlFields maps the toml tag of each field of struct type t to its index
+// path (for reflect.Value.FieldByIndex). An embedded struct without a tag
+// lends its fields to the outer table, as in encoding/json.
+func tomlFields(t reflect.Type) map[string][]int {
+	fields := make(map[string][]int, t.NumField())
 	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); name != "" {
-			fields[name] = i
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		switch {
+		case name != "":
+			fields[name] = []int{i}
+		case f.Anonymous && f.Type.Kind() == reflect.Struct:
+			for n, idx := range tomlFields(f.Type) {
+				fields[n] = append([]int{i}, idx...)
+			}
 		}
 	}
 	return fields
@@ -227,7 +236,7 @@ func tomlFields(t reflect.Type) map[string]int {
 
 // suggest returns ` (did you mean "batch_size"?)` for the known key closest
 // to k, ignoring case, '_' and '-', if it is within a typo or two of k.
-func suggest(k string, fields map[string]int) string {
+func suggest(k string, fields map[string][]int) string {
 	norm := func(s string) string {
 		return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
 	}

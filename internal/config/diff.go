@@ -21,7 +21,7 @@ func changed(prefix string, a, b reflect.Value, keys *[]string) {
 	fields := tomlFields(a.Type())
 	for _, name := range slices.Sorted(maps.Keys(fields)) {
 		i := fields[name]
-		fa, fb := a.Field(i), b.Field(i)
+		fa, fb := a.FieldByIndex(i), b.FieldByIndex(i)
 		key := joinKey(prefix, name)
 		t := fa.Type()
 		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {

@@ -154,6 +154,26 @@ func TestLoadInvalid(t *testing.T) {
 		{"zero partitions and replication", "[[topics]]\nname = \"t\"\npartitions = 0\nreplication_factor = 0",
 			map[string]string{"topics[0].partitions": "at least 1", "topics[0].replication_factor": "at least 1"}},
 
+		// Limits and grants.
+		{"input record over memory", minimalPipeline("[pipelines.limits]", `memory = "1MiB"`, `max_input_record = "2MiB"`),
+			map[string]string{"pipelines[0].limits.max_input_record": "must not exceed memory (1MiB)"}},
+		{"tiny output record and too few outputs", minimalPipeline("[pipelines.limits]", `max_output_record = 100`, `max_outputs = 0`),
+			map[string]string{"pipelines[0].limits.max_output_record": "at least 1KiB, got 100", "pipelines[0].limits.max_outputs": "between 1 and 10000000, got 0"}},
+		{"output bytes below one record", "[[sources]]\nname = \"s\"\nplugin = \"p\"\n[sources.limits]\nmax_output_bytes = \"512KiB\"",
+			map[string]string{"sources[0].limits.max_output_bytes": "must be at least max_output_record (1MiB), got 512KiB"}},
+		{"input limit on a source", "[[sources]]\nname = \"s\"\nplugin = \"p\"\n[sources.limits]\nmax_input_record = \"1MiB\"",
+			map[string]string{"sources[0].limits.max_input_record": "unknown key"}},
+		{"bad grants", minimalPipeline("[pipelines.grants]", `env = { "A=B" = "x" }`, `args = ["a\u0000b"]`,
+			`read_dirs = { "data" = "/tmp", "/etc" = "/etc/hostname", "/x" = "/nonexistent/dir" }`, `write_dirs = { "/etc" = "/tmp" }`),
+			map[string]string{
+				"pipelines[0].grants.env":               `"A=B" is not a variable name`,
+				"pipelines[0].grants.args[0]":           "NUL",
+				"pipelines[0].grants.read_dirs.data":    `must be absolute and clean, like "/data"`,
+				`pipelines[0].grants.read_dirs."/etc"`:  `"/etc/hostname" is not a directory`,
+				`pipelines[0].grants.read_dirs."/x"`:    `"/nonexistent/dir" does not exist`,
+				`pipelines[0].grants.write_dirs."/etc"`: `"/etc" is also in read_dirs`,
+			}},
+
 		// Dead letters.
 		{"dead-letter without topic", minimalPipeline("[pipelines.failure]", `policy = "dead-letter"`),
 			map[string]string{"pipelines[0].failure.dead_letter_topic": "required when policy is dead-letter"}},
@@ -218,6 +238,14 @@ func TestLoadValidVariants(t *testing.T) {
 			func(c *Config) bool { return c.Pipelines[0].PluginPath("plugins") == "../build/x.wasm" }},
 		{"inline array of tables", `pipelines = [{ name = "p", plugin = "x", topics = ["in"] }]`,
 			func(c *Config) bool { return c.Pipelines[0].Group == "wasmhost-p" && c.Pipelines[0].BatchSize == 256 }},
+		{"limits and grants", minimalPipeline("[pipelines.limits]", `max_input_record = "64KiB"`, `max_output_record = 4096`,
+			`max_output_bytes = "1MiB"`, "max_outputs = 10", "[pipelines.grants]", `env = { REGION = "eu" }`, `args = ["-v"]`,
+			`read_dirs = { "/tmp" = "/tmp" }`),
+			func(c *Config) bool {
+				l, g := c.Pipelines[0].Limits, c.Pipelines[0].Grants
+				return l.MaxInputRecord == 64*KiB && l.MaxOutputRecord == 4*KiB && l.MaxOutputBytes == MiB && l.MaxOutputs == 10 &&
+					l.Memory == 64*MiB && g.Env["REGION"] == "eu" && slices.Equal(g.Args, []string{"-v"}) && g.ReadDirs["/tmp"] == "/tmp"
+			}},
 		{"external broker ignores embedded tls files", "[kafka]\nbrokers = [\"k:9092\"]\n[embedded.tls]\ncert_file = \"/nonexistent/c\"\nkey_file = \"/nonexistent/k\"",
 			func(c *Config) bool { return !c.Embedded() }},
 	}

@@ -14,7 +14,7 @@ import (
 func leafKeys(prefix string, t reflect.Type) []string {
 	var keys []string
 	for name, i := range tomlFields(t) {
-		ft := t.Field(i).Type
+		ft := t.FieldByIndex(i).Type
 		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
 			ft = ft.Elem()
 		}

@@ -4,10 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
+	"path"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -137,6 +141,7 @@ func (pl *Pipeline) validate(p *problems, key string, names, groups map[string]s
 	topicList(p, key+".produce_topics", pl.ProduceTopics)
 	pl.Failure.validate(p, key+".failure", pl.Topics)
 	pl.Limits.validate(p, key+".limits")
+	pl.Grants.validate(p, key+".grants")
 }
 
 func (f *Failure) validate(p *problems, key string, inputs []string) {
@@ -168,6 +173,61 @@ func (l *Limits) validate(p *problems, key string) {
 		p.add(key+".memory", "must be a multiple of 64KiB (the WebAssembly page size), got %s", m)
 	}
 	positive(p, key+".call_timeout", l.CallTimeout)
+	memOK := l.Memory >= MiB && l.Memory <= 4*GiB
+	switch {
+	case l.MaxOutputRecord < KiB:
+		p.add(key+".max_output_record", "must be at least 1KiB, got %s", l.MaxOutputRecord)
+	case memOK && l.MaxOutputRecord > l.Memory:
+		p.add(key+".max_output_record", "must not exceed memory (%s): the record is built in the plugin's memory, got %s", l.Memory, l.MaxOutputRecord)
+	}
+	switch {
+	case l.MaxOutputBytes < l.MaxOutputRecord:
+		p.add(key+".max_output_bytes", "must be at least max_output_record (%s), got %s", l.MaxOutputRecord, l.MaxOutputBytes)
+	case l.MaxOutputBytes > 4*GiB:
+		p.add(key+".max_output_bytes", "must be at most 4GiB, got %s", l.MaxOutputBytes)
+	}
+	between(p, key+".max_outputs", l.MaxOutputs, 1, 10_000_000)
+}
+
+func (l *PipelineLimits) validate(p *problems, key string) {
+	l.Limits.validate(p, key)
+	switch {
+	case l.MaxInputRecord < KiB:
+		p.add(key+".max_input_record", "must be at least 1KiB, got %s", l.MaxInputRecord)
+	case l.Memory >= MiB && l.Memory <= 4*GiB && l.MaxInputRecord > l.Memory:
+		p.add(key+".max_input_record", "must not exceed memory (%s): the record is copied into the plugin's memory, got %s", l.Memory, l.MaxInputRecord)
+	}
+}
+
+func (g *Grants) validate(p *problems, key string) {
+	for _, k := range slices.Sorted(maps.Keys(g.Env)) {
+		switch {
+		case k == "" || strings.ContainsAny(k, "=\x00"):
+			p.add(key+".env", "%q is not a variable name (empty, or holds '=' or NUL)", k)
+		case strings.ContainsRune(g.Env[k], 0):
+			p.add(joinKey(key+".env", k), "holds a NUL byte")
+		}
+	}
+	for i, a := range g.Args {
+		if strings.ContainsRune(a, 0) {
+			p.add(fmt.Sprintf("%s.args[%d]", key, i), "holds a NUL byte")
+		}
+	}
+	for _, dirs := range []struct {
+		name string
+		m    map[string]string
+	}{{"read_dirs", g.ReadDirs}, {"write_dirs", g.WriteDirs}} {
+		for _, guest := range slices.Sorted(maps.Keys(dirs.m)) {
+			k := joinKey(key+"."+dirs.name, guest)
+			switch {
+			case !path.IsAbs(guest) || path.Clean(guest) != guest:
+				p.add(k, "the path the plugin sees, %q, must be absolute and clean, like \"/data\"", guest)
+			case dirs.name == "write_dirs" && g.ReadDirs[guest] != "":
+				p.add(k, "%q is also in read_dirs", guest)
+			}
+			dirExists(p, k, dirs.m[guest])
+		}
+	}
 }
 
 func (s *Source) validate(p *problems, key string, names map[string]string) {
@@ -178,6 +238,7 @@ func (s *Source) validate(p *problems, key string, names map[string]string) {
 	positive(p, key+".interval", s.Interval)
 	topicList(p, key+".produce_topics", s.ProduceTopics)
 	s.Limits.validate(p, key+".limits")
+	s.Grants.validate(p, key+".grants")
 }
 
 var (
@@ -289,6 +350,21 @@ func certPair(p *problems, key, cert, keyFile string) {
 		p.add(key+".key_file", "required when cert_file is set")
 	case cert == "" && keyFile != "":
 		p.add(key+".cert_file", "required when key_file is set")
+	}
+}
+
+// dirExists reports a path that is not an existing directory.
+func dirExists(p *problems, key, dir string) {
+	fi, err := os.Stat(dir)
+	switch {
+	case dir == "":
+		p.add(key, "the host directory is empty")
+	case errors.Is(err, fs.ErrNotExist):
+		p.add(key, "%q does not exist", dir)
+	case err != nil:
+		p.add(key, "%v", err)
+	case !fi.IsDir():
+		p.add(key, "%q is not a directory", dir)
 	}
 }
 

@@ -47,7 +47,7 @@ func newPluginSet(rt *host.Runtime, stats *ReloadStats, log zerolog.Logger) *plu
 }
 
 func loadOptions(plugin, path string, pin config.Digest, lim config.Limits) host.LoadOptions {
-	o := host.LoadOptions{Name: plugin, Path: path, MemoryLimit: uint64(lim.Memory)}
+	o := host.LoadOptions{Name: plugin, Path: path, MemoryLimit: uint64(lim.Memory), CallTimeout: lim.CallTimeout.Duration}
 	if !pin.IsZero() {
 		o.SHA256 = pin.String()
 	}
@@ -55,7 +55,7 @@ func loadOptions(plugin, path string, pin config.Digest, lim config.Limits) host
 }
 
 func pipelinePlugin(cfg *config.Config, p config.Pipeline) host.LoadOptions {
-	return loadOptions(p.Plugin, p.PluginPath(cfg.Plugins.Dir), p.SHA256, p.Limits)
+	return loadOptions(p.Plugin, p.PluginPath(cfg.Plugins.Dir), p.SHA256, p.Limits.Limits)
 }
 
 func sourcePlugin(cfg *config.Config, s config.Source) host.LoadOptions {

@@ -292,7 +292,7 @@ func (a *actor) process(p emitter) int64 {
 	a.fails = append(a.fails[:0], res.Failures...)
 	for _, f := range a.fails {
 		m := a.msgs[f.Index]
-		if !a.settle(p, m, 1, errors.New(f.Reason)) {
+		if !a.settle(p, m, 1, f.Err()) {
 			return m.Offset
 		}
 	}
@@ -328,7 +328,7 @@ func (a *actor) one(p emitter, m *sarama.ConsumerMessage) error {
 		return err
 	}
 	if len(res.Failures) > 0 {
-		return errors.New(res.Failures[0].Reason)
+		return res.Failures[0].Err()
 	}
 	a.send(p, res, a.alone(m))
 	return nil

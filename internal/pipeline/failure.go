@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
 
+	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
 )
 
@@ -25,12 +27,14 @@ const (
 
 // settle retries a failed record with backoff until it succeeds or has had
 // 1+retries attempts, then applies the failure policy. attempts counts the
-// calls that already included the record. It returns false when the actor
-// must not go past the record: the stop policy, or the session ended.
+// calls that already included the record. A record the host refused for its
+// size (host.ErrInputTooLarge) is not retried: it would be refused again.
+// It returns false when the actor must not go past the record: the stop
+// policy, or the session ended.
 func (a *actor) settle(p emitter, m *sarama.ConsumerMessage, attempts int, err error) bool {
 	f := a.p.cfg.Failure
 	delay := f.Backoff.Duration
-	for ; attempts < 1+f.Retries; attempts++ {
+	for ; attempts < 1+f.Retries && !errors.Is(err, host.ErrInputTooLarge); attempts++ {
 		a.p.stats.Retried.Add(1)
 		select {
 		case <-time.After(delay):

@@ -76,7 +76,7 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 		slot:         o.Plugin,
 		producer:     o.Producer,
 		allow:        o.AllowTopic,
-		limits:       host.Limits{CallTimeout: cfg.Limits.CallTimeout.Duration},
+		limits:       instanceLimits(cfg.Limits.Limits, cfg.Limits.MaxInputRecord),
 		drainTimeout: o.DrainTimeout,
 		base:         o.Logger.With().Str("pipeline", cfg.Name).Logger(),
 	}
@@ -138,6 +138,7 @@ func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog
 		Logger:     log,
 		AllowTopic: p.allow,
 		Limits:     p.limits,
+		Grants:     instanceGrants(p.cfg.Grants),
 	})
 }
 

@@ -65,7 +65,8 @@ func (s *Source) instantiate(ver *version) (*host.Instance, error) {
 		Config:     s.cfg.Config,
 		Logger:     s.o.Logger.With().Str("pipeline", s.cfg.Name).Logger(),
 		AllowTopic: s.o.AllowTopic,
-		Limits:     host.Limits{CallTimeout: s.cfg.Limits.CallTimeout.Duration},
+		Limits:     instanceLimits(s.cfg.Limits, 0),
+		Grants:     instanceGrants(s.cfg.Grants),
 	})
 }
 

@@ -61,7 +61,7 @@ func TestHotSwapUnderStream(t *testing.T) {
 			dir := t.TempDir()
 			plugin := filepath.Join(dir, "tag.wasm")
 			writeFile(t, plugin, string(a))
-			d := startDaemon(t, swapConfig(t, br.Addr(), dir, g, "50ms"))
+			d := startDaemon(t, swapConfig(t, br.Addr(), dir, g, "250ms"))
 			f := startFeed(t, br.Addr(), "in", 2000)
 			waitProgress(t, br.Addr(), "out", 200)
 			for i := 1; i <= swaps; i++ {

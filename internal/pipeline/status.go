@@ -326,6 +326,9 @@ func (a *actor) event(kind, action string, first, last int64, attempts int, err 
 	})
 }
 
+// Topics are the topics the pipeline consumes.
+func (p *Pipeline) Topics() []string { return p.cfg.Topics }
+
 // Status returns a snapshot of the pipeline.
 func (p *Pipeline) Status() Status {
 	s := Status{

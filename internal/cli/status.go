@@ -151,8 +151,12 @@ func printStatus(w io.Writer, s *observe.Status) error {
 					if pt.Halted {
 						state = "HALTED"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", m.Consumer, pt.Topic, pt.Partition,
-						pt.Committed, pt.HighWatermark, pt.Lag, state)
+					committed := "none"
+					if pt.Committed >= 0 {
+						committed = fmt.Sprint(pt.Committed)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", m.Consumer, pt.Topic, pt.Partition,
+						committed, pt.HighWatermark, pt.Lag, state)
 				}
 			}
 		})

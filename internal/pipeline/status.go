@@ -87,9 +87,12 @@ type PartitionStatus struct {
 	HighWatermark int64 `json:"high_watermark"`
 	// Committed is the group's committed offset as the brokers last
 	// reported it (see RefreshCommitted); until then the offset the
-	// actor started from.
-	Committed   int64     `json:"committed"`
-	Lag         int64     `json:"lag"` // HighWatermark - Committed, never negative
+	// actor started from; -1 while the group has committed nothing for
+	// the partition.
+	Committed int64 `json:"committed"`
+	// Lag is HighWatermark - Committed, never negative; with nothing
+	// committed, HighWatermark (every record, as if the log started at 0).
+	Lag         int64     `json:"lag"`
 	Halted      bool      `json:"halted"`
 	MemoryBytes uint64    `json:"memory_bytes"`
 	Since       time.Time `json:"since"`
@@ -261,7 +264,7 @@ func (t *tracker) left(consumer string) {
 func (t *tracker) claimed(consumer string, claim sarama.ConsumerGroupClaim) func() {
 	k := partKey{consumer, claim.Topic(), claim.Partition()}
 	ps := &partState{claim: claim, since: time.Now()}
-	ps.committed.Store(claim.InitialOffset())
+	ps.committed.Store(max(claim.InitialOffset(), -1)) // not sarama's OffsetOldest (-2)
 	t.mu.Lock()
 	if t.parts == nil {
 		t.parts = map[partKey]*partState{}
@@ -358,7 +361,7 @@ func (p *Pipeline) Status() Status {
 			continue
 		}
 		hw, committed := ps.claim.HighWaterMarkOffset(), ps.committed.Load()
-		lag := max(hw-committed, 0)
+		lag := max(hw-max(committed, 0), 0)
 		s.Members[i].Partitions = append(s.Members[i].Partitions, PartitionStatus{
 			Topic: k.topic, Partition: k.partition, HighWatermark: hw, Committed: committed, Lag: lag,
 			Halted: ps.halted.Load(), MemoryBytes: ps.memory.Load(), Since: ps.since,

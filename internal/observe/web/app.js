@@ -72,7 +72,7 @@ class Chart {
       ctx.lineWidth = 1.5;
       ctx.beginPath();
       d.forEach((v, j) => {
-        const x = w - (d.length - 1 - j) * (w / (POINTS - 1));
+        const x = w - 4 - (d.length - 1 - j) * ((w - 8) / (POINTS - 1));
         const y = h - 4 - (v / top) * (h - 18);
         if (j === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
       });
@@ -151,7 +151,7 @@ function updatePipeline(p, now) {
     for (const pt of m.partitions) {
       const tr = el("tr");
       tr.append(el("td", m.consumer), el("td", pt.topic), el("td", pt.partition, "num"),
-        el("td", fmtInt(pt.committed), "num"), el("td", fmtInt(pt.high_watermark), "num"),
+        el("td", pt.committed < 0 ? "none" : fmtInt(pt.committed), "num"), el("td", fmtInt(pt.high_watermark), "num"),
         el("td", fmtInt(pt.lag), "num"), el("td", pt.halted ? "halted" : "running", pt.halted ? "bad" : ""));
       rows.push(tr);
     }
@@ -159,7 +159,20 @@ function updatePipeline(p, now) {
   body.replaceChildren(...rows);
 }
 
+// emptyRow is a table's one row when it has nothing to list.
+function emptyRow(cols, text) {
+  const tr = el("tr");
+  const td = el("td", text, "muted");
+  td.colSpan = cols;
+  tr.append(td);
+  return tr;
+}
+
 function updateSources(sources) {
+  if (!sources.length) {
+    $("#sources tbody").replaceChildren(emptyRow(6, "No sources."));
+    return;
+  }
   $("#sources tbody").replaceChildren(...sources.map((s) => {
     const tr = el("tr");
     const plugin = el("td", s.plugin.name + " @ " + short(s.plugin.sha256));
@@ -183,6 +196,10 @@ function updateProducer(p) {
 }
 
 function updatePlugins(plugins) {
+  if (!plugins.length) {
+    $("#plugins tbody").replaceChildren(emptyRow(7, "No plugins loaded yet."));
+    return;
+  }
   $("#plugins tbody").replaceChildren(...plugins.map((p) => {
     const tr = el("tr");
     tr.dataset.plugin = p.name;
@@ -197,7 +214,7 @@ function updatePlugins(plugins) {
     }
     const td = el("td");
     td.append(hist);
-    tr.append(el("td", p.name), el("td", p.sha256), el("td", p.path), el("td", p.loaded_at ? fmtTime(p.loaded_at) : "–"),
+    tr.append(el("td", p.name), el("td", p.sha256, "wrap"), el("td", p.path, "wrap"), el("td", p.loaded_at ? fmtTime(p.loaded_at) : "–"),
       el("td", fmtInt(p.reloads), "num"), el("td", fmtInt(p.reload_failures), p.reload_failures > 0 ? "num bad" : "num"), td);
     return tr;
   }));
@@ -206,11 +223,7 @@ function updatePlugins(plugins) {
 function updateErrors(errors) {
   const body = $("#errors tbody");
   if (!errors.length) {
-    const tr = el("tr");
-    const td = el("td", "No errors.", "muted");
-    td.colSpan = 7;
-    tr.append(td);
-    body.replaceChildren(tr);
+    body.replaceChildren(emptyRow(7, "No errors."));
     return;
   }
   body.replaceChildren(...errors.map((e) => {

@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PLUGINS := $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go)))
 WASM    := $(addsuffix .wasm,$(PLUGINS))
 
-.PHONY: all build plugins run test bench vet fmt clean setup-c
+.PHONY: all build plugins run test bench vet fmt clean setup-c setup-browser
 
 all: build plugins
 
@@ -30,7 +30,12 @@ run: build plugins
 setup-c:
 	scripts/setup-c.sh
 
-test: setup-c
+# The status page's browser test needs chromium; the script installs
+# Debian's when it is missing (and does nothing otherwise).
+setup-browser:
+	scripts/install-chromium.sh
+
+test: setup-c setup-browser
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./plugins/... ./examples/...
 	$(GO) test -count=1 -timeout 9m ./...

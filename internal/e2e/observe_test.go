@@ -180,9 +180,59 @@ produce_topics = ["users"]
 		t.Errorf("/api/status counts %+v, lag %d, partitions %d", p.Counts, p.Lag, p.Partitions)
 	}
 
+	t.Run("record log lines carry their coordinates", func(t *testing.T) {
+		checkRecordLogs(t, d.logs.String())
+	})
+
 	t.Run("grafana dashboard uses only these metrics", func(t *testing.T) {
 		checkDashboard(t, m)
 	})
+
+	t.Run("wasmhost status prints the same picture", func(t *testing.T) {
+		out, stderr, code := runCLI(t, "status", "--addr", strings.TrimPrefix(d.url, "http://"))
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{
+			"wasmhost e2e (ABI 1)", "· ready", "PIPELINES", "hostile@" + version, "at-least-once",
+			"PARTITIONS of copy (group wasmhost-copy)", "SOURCES", "idle", "PLUGIN HISTORY", "loaded",
+			"LATEST ERRORS", "dead-lettered", "hostile: asked to fail",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		for _, e := range fromStatus {
+			part, off, _ := strings.Cut(e, "@")
+			if !strings.Contains(out, "in/"+part+"@"+off) {
+				t.Errorf("output lacks the failed record in/%s@%s", part, off)
+			}
+		}
+		rows := regexp.MustCompile(`(?m)^wasmhost-copy-0\s+in\s+\d\s+\d+\s+\d+\s+0\s+running$`).FindAllString(out, -1)
+		if len(rows) != 4 {
+			t.Errorf("%d partition rows with lag 0, want 4:\n%s", len(rows), out)
+		}
+		raw, _, code := runCLI(t, "status", "--json", "--addr", d.url)
+		var st struct{ Pipelines []struct{ Name string } }
+		if err := json.Unmarshal([]byte(raw), &st); code != 0 || err != nil || len(st.Pipelines) != 1 || st.Pipelines[0].Name != "copy" {
+			t.Errorf("status --json: exit %d, %v\n%s", code, err, raw)
+		}
+	})
+}
+
+// TestStatusCommandErrors: no address is a usage error (2), an address
+// where no daemon answers a runtime one (1).
+func TestStatusCommandErrors(t *testing.T) {
+	off := writeFile(t, filepath.Join(t.TempDir(), "off.toml"), "")
+	if _, stderr, code := runCLI(t, "status", "--config", off); code != 2 || !strings.Contains(stderr, "http.listen") {
+		t.Errorf("no http.listen: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "status", "--addr", "nowhere"); code != 2 || !strings.Contains(stderr, "--addr") {
+		t.Errorf("bad --addr: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "status", "--addr", freePort(t)); code != 1 || !strings.Contains(stderr, "cannot reach the daemon") {
+		t.Errorf("no daemon: exit %d, %q", code, stderr)
+	}
 }
 
 func labelValues[L interface {
@@ -202,6 +252,35 @@ func headers(hs []*sarama.RecordHeader) map[string]string {
 		out[string(h.Key)] = string(h.Value)
 	}
 	return out
+}
+
+// checkRecordLogs checks that every JSON log line about an input record or
+// a batch of them names its pipeline, plugin, topic and partition, and its
+// offset (a batch: its first offset). The shared producer's lines about
+// output records ("record delivered", "record delivery failed") are left
+// out: kafka.Producer has no per-record context to name the pipeline with.
+func checkRecordLogs(t *testing.T, logs string) {
+	seen := 0
+	for _, line := range strings.Split(logs, "\n") {
+		var ev map[string]any
+		if json.Unmarshal([]byte(line), &ev) != nil {
+			continue
+		}
+		_, rec := ev["offset"]
+		_, batch := ev["first_offset"]
+		if msg, _ := ev["message"].(string); !rec && !batch || strings.HasPrefix(msg, "record deliver") {
+			continue
+		}
+		seen++
+		for _, k := range []string{"pipeline", "plugin", "topic", "partition"} {
+			if _, ok := ev[k]; !ok {
+				t.Errorf("log line without %s: %s", k, line)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("no log line about a failed record")
+	}
 }
 
 var metricName = regexp.MustCompile(`\b(?:wasmhost|go|process)_[a-z0-9_]+`)

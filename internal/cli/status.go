@@ -127,11 +127,15 @@ func printStatus(w io.Writer, s *observe.Status) error {
 		brokers, p.Sent, p.Delivered, p.Failed, p.InFlight)
 
 	section(ew, "PIPELINES", len(s.Pipelines), func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "NAME\tPLUGIN\tGUARANTEE\tIN\tOUT\tFAILED\tDEAD-LETTERED\tSKIPPED\tTRAPS\tTIMEOUTS\tMEAN CALL\tLAG\tMEMORY")
+		fmt.Fprintln(tw, "NAME\tPLUGIN\tGUARANTEE\tIN\tOUT\tFAILED\tDEAD-LETTERED\tSKIPPED\tTRAPS\tTIMEOUTS\tTXN OK/ABORTED\tMEAN CALL\tLAG\tMEMORY")
 		for _, p := range s.Pipelines {
 			n := p.Counts
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%s\n", p.Name, pluginRef(p.Plugin),
-				p.Guarantee, n.In, n.Out, n.Failed, n.DeadLettered, n.Skipped, n.Traps, n.Timeouts,
+			txn := "-"
+			if p.Guarantee == "exactly-once" {
+				txn = fmt.Sprintf("%d/%d", n.TxnCommitted, n.TxnAborted)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%s\n", p.Name, pluginRef(p.Plugin),
+				p.Guarantee, n.In, n.Out, n.Failed, n.DeadLettered, n.Skipped, n.Traps, n.Timeouts, txn,
 				meanCall(p.CallSeconds), p.Lag, bytesString(p.MemoryBytes))
 		}
 	})

@@ -62,6 +62,7 @@ plugin = "hostile"
 topics = ["in"]
 produce_topics = ["out"]
 config = { to = "out" }
+guarantee = "exactly-once"
 failure = { policy = "skip", retries = 0 }
 `, b.Addr(), dir, testutil.CacheDir(t)))
 	d := runMonitored(t, path)
@@ -179,6 +180,11 @@ failure = { policy = "skip", retries = 0 }
 	})
 	// Once the probe has read the commits back, no partition lags.
 	waitFor(t, 30*time.Second, "lag 0 on the page", func() bool { return count(card+` [data-field="lag"]`) == 0 })
+	// Exactly-once: the page shows the transactions, as /metrics counts them.
+	txns := count(card + ` [data-field="txn_committed"]`)
+	if m := d.scrape(t); txns == 0 || m.sum("wasmhost_transactions_committed_total", map[string]string{"pipeline": "copy"}) != float64(txns) {
+		t.Errorf("%d transactions on the page, %v in /metrics", txns, m.sum("wasmhost_transactions_committed_total", nil))
+	}
 	if got := text(`#producer`); !strings.Contains(got, "delivered") {
 		t.Errorf("producer section: %q", got)
 	}

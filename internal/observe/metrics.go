@@ -42,6 +42,10 @@ var (
 		"Plugin instances lost to a trap (panic, unreachable, out of memory) and replaced.", pipeLabels, nil)
 	descTimeouts = prometheus.NewDesc("wasmhost_plugin_timeouts_total",
 		"Plugin calls stopped at limits.call_timeout; the instance was replaced.", pipeLabels, nil)
+	descTxnCommitted = prometheus.NewDesc("wasmhost_transactions_committed_total",
+		"Exactly-once transactions committed: a batch's output and its input offsets.", pipeLabels, nil)
+	descTxnAborted = prometheus.NewDesc("wasmhost_transactions_aborted_total",
+		"Exactly-once transactions aborted; the batch ran again from the committed offset.", pipeLabels, nil)
 	descCallSeconds = prometheus.NewDesc("wasmhost_plugin_call_duration_seconds",
 		"Duration of one plugin call (one batch).", pipeLabels, nil)
 	descBatchRecords = prometheus.NewDesc("wasmhost_plugin_batch_records",
@@ -81,7 +85,7 @@ type collector struct{ m *Monitor }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
-		descSkipped, descTraps, descTimeouts, descCallSeconds, descBatchRecords, descMemory, descPartitions,
+		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted, descCallSeconds, descBatchRecords, descMemory, descPartitions,
 		descHalted, descMembers, descLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
 		descProdErrors, descProdInFlight, descReloads,
 	} {
@@ -111,6 +115,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descSkipped, n.Skipped, l...)
 		counter(descTraps, n.Traps-min(n.Timeouts, n.Traps), l...)
 		counter(descTimeouts, n.Timeouts, l...)
+		counter(descTxnCommitted, n.TxnCommitted, l...)
+		counter(descTxnAborted, n.TxnAborted, l...)
 		ch <- constHistogram(descCallSeconds, p.CallSeconds, l)
 		ch <- constHistogram(descBatchRecords, p.BatchRecords, l)
 		gauge(descMemory, float64(p.MemoryBytes), l...)

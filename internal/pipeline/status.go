@@ -43,6 +43,10 @@ type Counts struct {
 	Skipped      uint64 `json:"skipped"`
 	Traps        uint64 `json:"traps"`    // instances lost to a trap or a timeout
 	Timeouts     uint64 `json:"timeouts"` // of which timeouts
+	// Exactly-once transactions: committed, and aborted (the batch ran
+	// again).
+	TxnCommitted uint64 `json:"transactions_committed"`
+	TxnAborted   uint64 `json:"transactions_aborted"`
 }
 
 // Status is a snapshot of a running pipeline.
@@ -342,6 +346,7 @@ func (p *Pipeline) Status() Status {
 			In: p.stats.In.Load(), Out: p.stats.Out.Load(), Failed: p.stats.Failed.Load(),
 			Retried: p.stats.Retried.Load(), DeadLettered: p.stats.DeadLettered.Load(),
 			Skipped: p.stats.Skipped.Load(), Traps: p.stats.Traps.Load(), Timeouts: p.obs.timeouts.Load(),
+			TxnCommitted: p.stats.TxnCommitted.Load(), TxnAborted: p.stats.TxnAborted.Load(),
 		},
 		CallSeconds:  p.obs.calls.snapshot(),
 		BatchRecords: p.obs.batches.snapshot(),

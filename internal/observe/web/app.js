@@ -124,6 +124,8 @@ function updatePipeline(p, now) {
   setCount(f.failed, n.failed, true); setCount(f.dead_lettered, n.dead_lettered, true);
   setCount(f.skipped, n.skipped, true); setCount(f.retried, n.retried);
   setCount(f.traps, n.traps, true); setCount(f.timeouts, n.timeouts, true);
+  setCount(f.txn_committed, n.transactions_committed); setCount(f.txn_aborted, n.transactions_aborted, true);
+  c.el.querySelectorAll("[data-txn]").forEach((e) => { e.hidden = p.guarantee !== "exactly-once"; });
   const calls = p.call_seconds.count;
   f.call.textContent = calls ? (1000 * p.call_seconds.sum / calls).toFixed(2) + " ms" : "–";
   f.batch.textContent = calls ? (p.batch_records.sum / calls).toFixed(1) : "–";

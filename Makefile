@@ -1,6 +1,7 @@
 # wasmhost: `make run` builds everything and starts the demo on the embedded
 # broker; `make test` runs the whole suite (it installs the C plugin toolchain
-# first, with scripts/setup-c.sh). `make run` needs only Go.
+# and chromium first, with scripts/setup-c.sh and scripts/install-chromium.sh).
+# `make run` needs only Go.
 GO      ?= go
 BIN     := bin/wasmhost
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -13,7 +14,8 @@ all: build plugins
 
 build: $(BIN)
 
-$(BIN): $(shell find cmd internal host kafka sdk -name '*.go' -not -name '*_test.go') go.mod go.sum
+# The status page's files are embedded in the binary, so they are inputs too.
+$(BIN): $(shell find cmd internal host kafka sdk -name '*.go' -not -name '*_test.go') $(wildcard internal/observe/web/*) go.mod go.sum
 	$(GO) build -ldflags "-X github.com/wasmhost/wasmhost/internal/cli.Version=$(VERSION)" -o $@ ./cmd/wasmhost
 
 # Each bundled plugin builds to plugins/NAME.wasm (the daemon's plugins.dir).

@@ -189,6 +189,13 @@ func printStatus(w io.Writer, s *observe.Status) error {
 			}
 		}
 	})
+	c := s.ConfigReloads
+	section(ew, fmt.Sprintf("CONFIG RELOADS (%d applied, %d rejected; newest first)", c.Applied, c.Rejected), len(c.History), func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "TIME\tRESULT\tWHY REJECTED")
+		for _, h := range c.History {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", clock(h.Time), h.Result, oneLine(h.Error))
+		}
+	})
 	section(ew, "LATEST ERRORS", len(s.Errors), func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "TIME\tPIPELINE\tPLUGIN\tRECORD\tKIND\tACTION\tERROR")
 		for _, e := range s.Errors {

@@ -29,8 +29,9 @@ type monitored struct {
 }
 
 // runMonitored loads the config at path, which must set http.listen (port 0
-// is fine), runs the daemon and returns once its HTTP server listens.
-func runMonitored(t *testing.T, path string) *monitored {
+// is fine), runs the daemon and returns once its HTTP server listens. A
+// send on reload, when not nil, reloads the config file (as SIGHUP does).
+func runMonitored(t *testing.T, path string, reload <-chan struct{}) *monitored {
 	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -40,9 +41,11 @@ func runMonitored(t *testing.T, path string) *monitored {
 	ctx, cancel := contextWithCancel(contextFor(t))
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, zerolog.New(m.logs), daemon.Options{Version: "e2e", OnHTTP: func(a string) { addr <- a }})
-	}()
+	o := daemon.Options{Version: "e2e", OnHTTP: func(a string) { addr <- a }, Reload: reload, ConfigPath: path}
+	if reload != nil {
+		o.LoadConfig = func() (*config.Config, error) { return config.Load(path) }
+	}
+	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(m.logs), o) }()
 	select {
 	case a := <-addr:
 		m.url = "http://" + a

@@ -56,7 +56,7 @@ plugin = "users"
 interval = "1h"
 produce_topics = ["users"]
 `, b.Addr(), dir, testutil.CacheDir(t)))
-	d := runMonitored(t, path)
+	d := runMonitored(t, path, nil)
 	d.waitReady(t, 60*time.Second)
 
 	// 1000 records: every 50th (from 7) fails, two make the plugin panic.
@@ -359,7 +359,7 @@ consumers = 2
 produce_topics = ["out"]
 config = { to = "out" }
 `, addr, pluginsDir(t, "forward"), testutil.CacheDir(t)))
-	d := runMonitored(t, path)
+	d := runMonitored(t, path, nil)
 
 	if code, body := httpGet(t, d.url+"/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("/healthz before the brokers are up: %d %q", code, body)
@@ -406,4 +406,143 @@ func startBrokerAt(t *testing.T, addr, dataDir string) *kafka.Broker {
 	})
 	t.Cleanup(b.Close)
 	return b
+}
+
+// TestReloadsShowInStatus: a plugin swapped in, a plugin version refused, a
+// config rejected and one applied (a pipeline added, then removed) all show
+// in /api/status, /metrics and `wasmhost status`, and the pipelines listed
+// follow the running config.
+func TestReloadsShowInStatus(t *testing.T) {
+	b := startBroker(t, "")
+	createTopics(t, b.Addr(), 2, "in", "out")
+	plugins := pluginsDir(t, "forward", "print")
+	dir := t.TempDir()
+	conf := func(extra string) string {
+		return fmt.Sprintf(`
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[http]
+listen = "127.0.0.1:0"
+[reload]
+delay = "50ms"
+[[pipelines]]
+name = "copy"
+plugin = "swapped"
+topics = ["in"]
+produce_topics = ["out"]
+config = { to = "out" }
+`, b.Addr(), plugins, testutil.CacheDir(t)) + extra
+	}
+	swapped := filepath.Join(plugins, "swapped.wasm")
+	copyFile(t, filepath.Join(plugins, "forward.wasm"), swapped)
+	path := writeFile(t, filepath.Join(dir, "wasmhost.toml"), conf(""))
+	reload := make(chan struct{}, 1)
+	d := runMonitored(t, path, reload)
+	d.waitReady(t, 60*time.Second)
+	v1 := d.status(t).Pipelines[0].Plugin.SHA256
+
+	// A new version of the file is swapped in.
+	copyFile(t, filepath.Join(plugins, "print.wasm"), swapped+".tmp")
+	if err := os.Rename(swapped+".tmp", swapped); err != nil {
+		t.Fatal(err)
+	}
+	var v2 string
+	waitFor(t, 60*time.Second, "the new plugin version in /api/status", func() bool {
+		st := d.status(t)
+		v2 = st.Pipelines[0].Plugin.SHA256
+		return v2 != v1 && len(st.Plugins) == 1 && st.Plugins[0].SHA256 == v2 && st.Plugins[0].Reloads == 1
+	})
+	h := d.status(t).Plugins[0].History[0]
+	if h.Event != "reloaded" || h.PreviousSHA256 != v1 || h.SHA256 != v2 || h.Seconds <= 0 {
+		t.Errorf("reload event %+v, want %s -> %s", h, v1[:12], v2[:12])
+	}
+
+	// A broken file is refused; the running version stays.
+	writeFile(t, swapped+".tmp", "not wasm")
+	if err := os.Rename(swapped+".tmp", swapped); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the refused version in /api/status", func() bool {
+		p := d.status(t).Plugins[0]
+		return p.ReloadFailures == 1 && p.History[0].Event == "reload-failed" && p.SHA256 == v2
+	})
+	m := d.scrape(t)
+	for _, c := range []struct {
+		result string
+		want   float64
+	}{{"succeeded", 1}, {"failed", 1}} {
+		if got := m.sum("wasmhost_plugin_reloads_total", map[string]string{"plugin": "swapped", "result": c.result}); got != c.want {
+			t.Errorf("wasmhost_plugin_reloads_total{result=%q} = %v, want %v", c.result, got, c.want)
+		}
+	}
+	if got := labelValues(m["wasmhost_pipeline_info"].GetMetric()[0].GetLabel())["plugin_version"]; got != v2[:12] {
+		t.Errorf("wasmhost_pipeline_info plugin_version %s, want the new %s", got, v2[:12])
+	}
+
+	// A config that changes a key needing a restart is rejected whole.
+	writeFile(t, path, strings.Replace(conf(""), "[kafka]", "[kafka]\nclient_id = \"other\"", 1))
+	reload <- struct{}{}
+	waitFor(t, 60*time.Second, "the rejected config in /api/status", func() bool {
+		return d.status(t).ConfigReloads.Rejected == 1
+	})
+	if e := d.status(t).ConfigReloads.History[0]; e.Result != "rejected" || !strings.Contains(e.Error, "kafka.client_id") {
+		t.Errorf("rejection %+v does not name kafka.client_id", e)
+	}
+
+	// A config adding a pipeline is applied, and the pipeline is listed.
+	writeFile(t, path, conf(`
+[[pipelines]]
+name = "second"
+plugin = "forward"
+topics = ["in"]
+produce_topics = ["out"]
+config = { to = "out" }
+`))
+	reload <- struct{}{}
+	waitFor(t, 60*time.Second, "two pipelines after the reload", func() bool {
+		st := d.status(t)
+		return st.ConfigReloads.Applied == 1 && len(st.Pipelines) == 2
+	})
+	// Removing it again takes it off the status and the metrics.
+	writeFile(t, path, conf(""))
+	reload <- struct{}{}
+	waitFor(t, 60*time.Second, "one pipeline after the second reload", func() bool {
+		st := d.status(t)
+		return st.ConfigReloads.Applied == 2 && len(st.Pipelines) == 1 && st.Pipelines[0].Name == "copy"
+	})
+	m = d.scrape(t)
+	if got := m.sum("wasmhost_config_reloads_total", map[string]string{"result": "applied"}); got != 2 {
+		t.Errorf("wasmhost_config_reloads_total{result=applied} = %v, want 2", got)
+	}
+	if got := m.sum("wasmhost_config_reloads_total", map[string]string{"result": "rejected"}); got != 1 {
+		t.Errorf("wasmhost_config_reloads_total{result=rejected} = %v, want 1", got)
+	}
+	if m.series("wasmhost_pipeline_info") != 1 {
+		t.Errorf("%d pipelines in /metrics after the second one was removed", m.series("wasmhost_pipeline_info"))
+	}
+
+	out, stderr, code := runCLI(t, "status", "--addr", d.url)
+	if code != 0 {
+		t.Fatalf("wasmhost status: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"reloaded", "(was " + v1[:12] + ")", "reload-failed",
+		"CONFIG RELOADS (2 applied, 1 rejected", "kafka.client_id"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("wasmhost status lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -65,7 +65,7 @@ config = { to = "out" }
 guarantee = "exactly-once"
 failure = { policy = "skip", retries = 0 }
 `, b.Addr(), dir, testutil.CacheDir(t)))
-	d := runMonitored(t, path)
+	d := runMonitored(t, path, nil)
 	d.waitReady(t, 60*time.Second)
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(contextFor(t),

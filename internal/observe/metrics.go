@@ -75,6 +75,8 @@ var (
 	descProdInFlight = prometheus.NewDesc("wasmhost_producer_records_in_flight",
 		"Records sent and not yet acknowledged or failed.", nil, nil)
 
+	descConfigReloads = prometheus.NewDesc("wasmhost_config_reloads_total",
+		"Config reloads by result: applied, or rejected (the running config stays).", []string{"result"}, nil)
 	descReloads = prometheus.NewDesc("wasmhost_plugin_reloads_total",
 		"Plugin reloads by result: succeeded (a new version serves) or failed (the old version stays).", []string{"plugin", "result"}, nil)
 )
@@ -87,7 +89,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
 		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted, descCallSeconds, descBatchRecords, descMemory, descPartitions,
 		descHalted, descMembers, descLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
-		descProdErrors, descProdInFlight, descReloads,
+		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
 	}
@@ -142,6 +144,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descProdDelivered, s.Producer.Delivered)
 	counter(descProdErrors, s.Producer.Failed)
 	gauge(descProdInFlight, float64(s.Producer.InFlight))
+	counter(descConfigReloads, s.ConfigReloads.Applied, "applied")
+	counter(descConfigReloads, s.ConfigReloads.Rejected, "rejected")
 	for _, p := range s.Plugins {
 		counter(descReloads, p.Reloads, p.Name, "succeeded")
 		counter(descReloads, p.ReloadFailures, p.Name, "failed")

@@ -178,3 +178,24 @@ func TestHandlerServesPageAPIProbesAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigReloadsAndANilMonitor(t *testing.T) {
+	m := New(Options{})
+	m.ConfigReloaded(errors.New("changing kafka.client_id needs a restart of the daemon"))
+	m.ConfigReloaded(nil)
+	c := m.Status().ConfigReloads
+	if c.Applied != 1 || c.Rejected != 1 || len(c.History) != 2 || c.History[0].Result != "applied" ||
+		c.History[1].Result != "rejected" || !strings.Contains(c.History[1].Error, "kafka.client_id") {
+		t.Fatalf("config reloads %+v", c)
+	}
+	// The daemon's own tests run its plugin set and work without a monitor.
+	var none *Monitor
+	none.AddPipeline(nil)
+	none.RemovePipeline(nil)
+	none.AddSource(nil)
+	none.RemoveSource(nil)
+	none.ConfigReloaded(nil)
+	none.PluginLoaded("p", "p.wasm", "aa", time.Millisecond)
+	none.PluginReloaded("p", "p.wasm", "aa", "bb", time.Millisecond)
+	none.PluginReloadFailed("p", "p.wasm", errors.New("bad"))
+}

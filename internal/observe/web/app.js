@@ -222,6 +222,20 @@ function updatePlugins(plugins) {
   }));
 }
 
+function updateConfigReloads(c) {
+  $("#config-counts").textContent = "(" + fmtInt(c.applied) + " applied, " + fmtInt(c.rejected) + " rejected)";
+  const body = $("#config-reloads tbody");
+  if (!c.history.length) {
+    body.replaceChildren(emptyRow(3, "No reloads since the daemon started."));
+    return;
+  }
+  body.replaceChildren(...c.history.map((h) => {
+    const tr = el("tr");
+    tr.append(el("td", fmtTime(h.time)), el("td", h.result, h.result === "rejected" ? "bad" : ""), el("td", h.error || "", "error"));
+    return tr;
+  }));
+}
+
 function updateErrors(errors) {
   const body = $("#errors tbody");
   if (!errors.length) {
@@ -261,6 +275,7 @@ function update(s) {
   updateSources(s.sources);
   updateProducer(s.producer);
   updatePlugins(s.plugins);
+  updateConfigReloads(s.config_reloads);
   updateErrors(s.errors);
 }
 

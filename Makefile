@@ -1,19 +1,21 @@
 # wasmhost: `make run` builds everything and starts the demo on the embedded
 # broker; `make test` runs the whole suite (it installs the C plugin toolchain
-# first, with scripts/setup-c.sh). `make run` needs only Go.
+# and chromium first, with scripts/setup-c.sh and scripts/install-chromium.sh).
+# `make run` needs only Go.
 GO      ?= go
 BIN     := bin/wasmhost
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PLUGINS := $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go)))
 WASM    := $(addsuffix .wasm,$(PLUGINS))
 
-.PHONY: all build plugins run test bench vet fmt clean setup-c
+.PHONY: all build plugins run test bench vet fmt clean setup-c setup-browser
 
 all: build plugins
 
 build: $(BIN)
 
-$(BIN): $(shell find cmd internal host kafka sdk -name '*.go' -not -name '*_test.go') go.mod go.sum
+# The status page's files are embedded in the binary, so they are inputs too.
+$(BIN): $(shell find cmd internal host kafka sdk -name '*.go' -not -name '*_test.go') $(wildcard internal/observe/web/*) go.mod go.sum
 	$(GO) build -ldflags "-X github.com/wasmhost/wasmhost/internal/cli.Version=$(VERSION)" -o $@ ./cmd/wasmhost
 
 # Each bundled plugin builds to plugins/NAME.wasm (the daemon's plugins.dir).
@@ -30,7 +32,12 @@ run: build plugins
 setup-c:
 	scripts/setup-c.sh
 
-test: setup-c
+# The status page's browser test needs chromium; the script installs
+# Debian's when it is missing (and does nothing otherwise).
+setup-browser:
+	scripts/install-chromium.sh
+
+test: setup-c setup-browser
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./plugins/... ./examples/...
 	$(GO) test -count=1 -timeout 9m ./...

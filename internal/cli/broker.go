@@ -11,7 +11,7 @@ import (
 
 func newBrokerCmd() *cobra.Command {
 	def := config.Default().EmbeddedBroker
-	var listen, dataDir, level string
+	var listen, dataDir, level, format string
 	cmd := &cobra.Command{
 		Use:   "broker",
 		Short: "Run the embedded Kafka-protocol broker on its own",
@@ -23,7 +23,11 @@ any Kafka client can share it. Records, groups and offsets persist in
 			if err := lvl.UnmarshalText([]byte(level)); err != nil {
 				return usagef("--log-level: %w", err)
 			}
-			log := newLogger(os.Stderr, lvl, config.FormatAuto)
+			fmtv := config.FormatAuto
+			if err := fmtv.UnmarshalText([]byte(format)); err != nil {
+				return usagef("--log-format: %w", err)
+			}
+			log := newLogger(os.Stderr, lvl, fmtv)
 			if dataDir != "" {
 				if err := os.MkdirAll(dataDir, 0o755); err != nil {
 					return err
@@ -44,6 +48,7 @@ any Kafka client can share it. Records, groups and offsets persist in
 	}
 	cmd.Flags().StringVar(&listen, "listen", def.Listen, "host:port to listen on (port 0 picks a free one)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", def.DataDir, `directory that persists records and offsets ("" = memory only)`)
-	cmd.Flags().StringVar(&level, "log-level", "info", "log level")
+	cmd.Flags().StringVar(&level, "log-level", "info", "log level (trace, debug, info, warn, error)")
+	cmd.Flags().StringVar(&format, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console, json")
 	return cmd
 }

@@ -53,7 +53,7 @@ without a signal.`,
 			}
 			ctx, stop := signalContext(log)
 			defer stop()
-			return daemon.Run(ctx, cfg, log, daemon.Options{Reload: reload, LoadConfig: load, ConfigPath: path})
+			return daemon.Run(ctx, cfg, log, daemon.Options{Reload: reload, LoadConfig: load, ConfigPath: path, Version: Version})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "config.toml", "config file")

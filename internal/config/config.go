@@ -17,6 +17,7 @@ type Config struct {
 	EmbeddedBroker  Embedded   `toml:"embedded"` // used only when Kafka.Brokers is empty
 	Plugins         Plugins    `toml:"plugins"`
 	Reload          Reload     `toml:"reload"`
+	HTTP            HTTP       `toml:"http"`
 	Topics          []Topic    `toml:"topics"`
 	Pipelines       []Pipeline `toml:"pipelines"`
 	Sources         []Source   `toml:"sources"`
@@ -74,6 +75,12 @@ type ServerTLS struct {
 
 // Enabled reports whether the embedded broker serves TLS.
 func (t ServerTLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
+
+// HTTP configures the monitoring server: metrics, health, the status API
+// and page.
+type HTTP struct {
+	Listen string `toml:"listen"` // "host:port"; "" = no server
+}
 
 // Plugins says where plugins and their compilation cache live.
 type Plugins struct {

@@ -63,7 +63,12 @@ func TestShippedConfigShowsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Topics, cfg.Pipelines, cfg.Sources = []Topic{}, []Pipeline{}, []Source{}
+	if cfg.HTTP.Listen != "127.0.0.1:8080" {
+		t.Errorf("the demo should serve the status page on 127.0.0.1:8080, http.listen = %q", cfg.HTTP.Listen)
+	}
+	// The demo's own entries: its topic, source and pipeline, and the
+	// status page it turns on.
+	cfg.Topics, cfg.Pipelines, cfg.Sources, cfg.HTTP = []Topic{}, []Pipeline{}, []Source{}, HTTP{}
 	if want := Default(); !reflect.DeepEqual(cfg, want) {
 		t.Errorf("shipped config differs from Default():\n got %+v\nwant %+v", cfg, want)
 	}

@@ -32,6 +32,7 @@ func (c *Config) validate(p *problems) {
 	enum(p, "log.format", c.Log.Format, logFormats)
 	c.Kafka.validate(p)
 	c.EmbeddedBroker.validate(p, c.Embedded())
+	c.validateHTTP(p)
 	if c.Plugins.Dir == "" {
 		p.add("plugins.dir", "required")
 	}
@@ -75,6 +76,16 @@ func (e *Embedded) validate(p *problems, used bool) {
 		fileExists(p, "embedded.tls.key_file", e.TLS.KeyFile)
 	}
 	e.SASL.validate(p, "embedded.sasl")
+}
+
+func (c *Config) validateHTTP(p *problems) {
+	if c.HTTP.Listen == "" {
+		return
+	}
+	address(p, "http.listen", c.HTTP.Listen)
+	if c.Embedded() && c.HTTP.Listen == c.EmbeddedBroker.Listen && !strings.HasSuffix(c.HTTP.Listen, ":0") {
+		p.add("http.listen", "%q is also embedded.listen; give the HTTP server its own port", c.HTTP.Listen)
+	}
 }
 
 func (s *SASL) validate(p *problems, key string) {

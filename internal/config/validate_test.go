@@ -64,6 +64,11 @@ func TestValidateBuiltInGo(t *testing.T) {
 		{"embedded tls files missing", func(c *Config) {
 			c.EmbeddedBroker.TLS = ServerTLS{CertFile: cert, KeyFile: filepath.Join(dir, "missing.pem")}
 		}, []string{"embedded.tls.key_file"}},
+		{"http listen", func(c *Config) { c.HTTP.Listen = "127.0.0.1:0" }, nil},
+		{"http listen not an address", func(c *Config) { c.HTTP.Listen = "8080" }, []string{"http.listen"}},
+		{"http listen on the embedded broker's port", func(c *Config) {
+			c.HTTP.Listen = c.EmbeddedBroker.Listen
+		}, []string{"http.listen"}},
 		{"memory between pages", func(c *Config) {
 			p := validPipeline("p")
 			p.Limits.Memory = MiB + 1

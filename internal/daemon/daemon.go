@@ -11,6 +11,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/observe"
 	"github.com/wasmhost/wasmhost/kafka"
 )
 
@@ -28,6 +29,13 @@ type Options struct {
 	ConfigPath string
 	// Stats, when set, counts reloads.
 	Stats *ReloadStats
+	// Version names the build in the status API and the metrics; "" is
+	// "dev".
+	Version string
+	// OnHTTP, when set, is called with the monitoring server's address
+	// ("host:port") once it listens: how a caller learns the port when
+	// http.listen asks for port 0.
+	OnHTTP func(addr string)
 }
 
 // Run starts everything cfg describes and blocks until ctx is cancelled,
@@ -62,12 +70,29 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 		closers = append(closers, func(context.Context) error { b.Close(); return nil })
 		brokers = []string{b.Addr()}
 	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	mon := observe.New(observe.Options{Version: o.Version, Brokers: brokers, Embedded: cfg.Embedded()})
+	if cfg.HTTP.Listen != "" {
+		srv, err := observe.Listen(cfg.HTTP.Listen, mon.Handler(), log)
+		if err != nil {
+			return err
+		}
+		closers = append(closers, srv.Close)
+		log.Info().Str("url", srv.URL()).Msg("status page (also /metrics, /healthz, /readyz, /api/status)")
+		if o.OnHTTP != nil {
+			o.OnHTTP(srv.Addr())
+		}
+	}
 	copts := ClientOptions(cfg, brokers)
 	client, err := kafka.Connect(ctx, copts, log)
 	if err != nil {
 		return err
 	}
 	closers = append(closers, func(context.Context) error { return client.Close() })
+	mon.Connected()
+	closers = append(closers, startProbe(mon, client, log))
 	if err := ensureTopics(ctx, client, cfg, log); err != nil {
 		return err
 	}
@@ -78,6 +103,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	}
 	closers = append(closers, rt.Close)
 	plugins := newPluginSet(rt, o.Stats, log)
+	plugins.mon = mon
 	closers = append(closers, plugins.close)
 
 	producer, err := kafka.NewProducer(client, kafka.ProducerOptions{Logger: log})
@@ -85,23 +111,28 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 		return err
 	}
 	closers = append(closers, producer.Close)
+	mon.SetProducer(producer)
 
 	w := newWork(copts, producer, plugins, log)
+	w.mon = mon
 	closers = append(closers, func(ctx context.Context) error { return w.stopAll(ctx) })
 	if err := w.startAll(ctx, cfg); err != nil {
 		return err
 	}
+	mon.PluginsLoaded()
+	mon.Working()
 	watcher := newWatcher(cfg.Reload.Delay.Duration, log)
 	closers = append(closers, func(context.Context) error { return watcher.close() })
 	log.Info().Strs("brokers", brokers).Int("pipelines", len(cfg.Pipelines)).Int("sources", len(cfg.Sources)).Msg("wasmhost running")
 	if o.Ready != nil {
 		o.Ready()
 	}
-	r := &reloader{cfg: cfg, opts: o, client: client, work: w, plugins: plugins, watcher: watcher, stats: o.Stats, log: log}
+	r := &reloader{cfg: cfg, opts: o, client: client, work: w, plugins: plugins, watcher: watcher, stats: o.Stats, mon: mon, log: log}
 	wctx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); watcher.run(wctx) }()
 	r.run(ctx)
+	mon.ShuttingDown()
 	stopWatch()
 	<-watchDone
 	shutdownTimeout = r.cfg.ShutdownTimeout.Duration
@@ -149,4 +180,24 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *config.Config,
 		ev.Str("topic", r.Name).Str("status", r.Status).Msg("topic")
 	}
 	return err
+}
+
+// startProbe runs the monitor's broker probe until the returned function
+// stops it (before the client closes).
+func startProbe(mon *observe.Monitor, client sarama.Client, log zerolog.Logger) func(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mon.Probe(ctx, client, observe.ProbeInterval, log)
+	}()
+	return func(stop context.Context) error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-stop.Done():
+			return fmt.Errorf("broker probe: %w", stop.Err())
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/observe"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 )
 
@@ -29,6 +30,7 @@ type pluginSet struct {
 	rt    *host.Runtime
 	log   zerolog.Logger
 	stats *ReloadStats
+	mon   *observe.Monitor // told of loads and reloads; may be nil
 	slots map[host.LoadOptions]*slotEntry
 }
 
@@ -95,10 +97,12 @@ func sourceKey(cfg *config.Config, name string) string {
 func (s *pluginSet) ensure(ctx context.Context, key string, o host.LoadOptions, batches bool) error {
 	e, ok := s.slots[o]
 	if !ok {
+		start := time.Now()
 		p, err := s.rt.Load(ctx, o)
 		if err != nil {
 			return fmt.Errorf("%s.plugin: %w", key, err)
 		}
+		s.mon.PluginLoaded(o.Name, o.Path, p.SHA256(), time.Since(start))
 		abs, err := filepath.Abs(o.Path)
 		if err != nil {
 			abs = o.Path
@@ -208,6 +212,7 @@ func (s *pluginSet) refreshSlot(ctx context.Context, e *slotEntry, changed time.
 	}
 	if err != nil {
 		e.failed = sum
+		s.mon.PluginReloadFailed(e.opts.Name, e.opts.Path, err)
 		n := s.stats.PluginFailures.Add(1)
 		log.Error().Err(err).Str("refused_version", shortSHA(sum)).Uint64("refused_total", n).
 			Msg("new plugin version refused; the running version keeps serving (it is tried again when the file changes)")
@@ -221,6 +226,11 @@ func (s *pluginSet) refreshSlot(ctx context.Context, e *slotEntry, changed time.
 	e.failed = ""
 	old := e.slot.Swap(p)
 	s.stats.PluginSwaps.Add(1)
+	took := time.Since(start)
+	if !changed.IsZero() {
+		took = time.Since(changed)
+	}
+	s.mon.PluginReloaded(e.opts.Name, e.opts.Path, old.SHA256(), p.SHA256(), took)
 	ev := log.Info().Str("old_version", old.SHA256()).Str("new_version", p.SHA256()).Dur("load_took", time.Since(start))
 	if !changed.IsZero() {
 		ev = ev.Dur("since_change", time.Since(changed))

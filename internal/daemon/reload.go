@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/observe"
 )
 
 // ReloadStats count what reloads did.
@@ -36,6 +37,7 @@ type reloader struct {
 	plugins   *pluginSet
 	watcher   *watcher
 	stats     *ReloadStats
+	mon       *observe.Monitor // may be nil
 	log       zerolog.Logger
 }
 
@@ -204,11 +206,13 @@ func (r *reloader) reloadConfig(ctx context.Context) {
 	r.cfg = next
 	r.watch()
 	r.stats.ConfigReloads.Add(1)
+	r.mon.ConfigReloaded(nil)
 	r.log.Info().Strs("added", pl.added).Strs("removed", pl.removed).Strs("changed", pl.changed).
 		Int("failed_to_start", failed).Dur("took", time.Since(start)).Msg("config reloaded")
 }
 
 func (r *reloader) reject(err error) {
 	n := r.stats.ConfigRejected.Add(1)
+	r.mon.ConfigReloaded(err)
 	r.log.Error().Err(err).Uint64("rejected_total", n).Msg("new config rejected; the running config stays")
 }

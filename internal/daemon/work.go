@@ -12,6 +12,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/observe"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/kafka"
 )
@@ -22,6 +23,7 @@ type work struct {
 	copts    kafka.ClientOptions
 	producer *kafka.Producer
 	plugins  *pluginSet
+	mon      *observe.Monitor // told of pipelines and sources as they start and stop; may be nil
 	log      zerolog.Logger
 	pipes    map[string]*runningPipe
 	sources  map[string]*runningSource
@@ -98,6 +100,7 @@ func (w *work) startPipeline(spec pipeSpec, drain time.Duration) error {
 		return err
 	}
 	w.pipes[spec.cfg.Name] = &runningPipe{spec: spec, p: p}
+	w.mon.AddPipeline(p)
 	return nil
 }
 
@@ -111,6 +114,7 @@ func (w *work) startSource(spec sourceSpec) error {
 		return err
 	}
 	w.sources[spec.cfg.Name] = &runningSource{spec: spec, s: s}
+	w.mon.AddSource(s)
 	return nil
 }
 
@@ -121,6 +125,7 @@ func (w *work) stop(ctx context.Context, sources, pipes []string) error {
 	for _, name := range sources {
 		r := w.sources[name]
 		errs = append(errs, r.s.Stop(ctx))
+		w.mon.RemoveSource(r.s)
 		w.plugins.unuse(r.spec.plugin, false)
 		delete(w.sources, name)
 	}
@@ -137,6 +142,7 @@ func (w *work) stop(ctx context.Context, sources, pipes []string) error {
 	}
 	wg.Wait()
 	for _, name := range pipes {
+		w.mon.RemovePipeline(w.pipes[name].p)
 		w.plugins.unuse(w.pipes[name].spec.plugin, true)
 		delete(w.pipes, name)
 	}

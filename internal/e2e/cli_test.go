@@ -48,7 +48,8 @@ batchsize = 10
 
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{{"run", "--no-such-flag"}, {"frobnicate"}, {"version", "extra"}, {"run", "--config", "/does/not/exist.toml"},
-		{"reload"}, {"reload", "--pid", "1", "--pid-file", "x"}, {"reload", "--pid-file", "/does/not/exist.pid"}} {
+		{"reload"}, {"reload", "--pid", "1", "--pid-file", "x"}, {"reload", "--pid-file", "/does/not/exist.pid"},
+		{"broker", "--log-format", "xml"}, {"run", "--log-level", "loud"}} {
 		if _, stderr, code := runCLI(t, args...); code != 2 || stderr == "" {
 			t.Errorf("%v: exit code %d, stderr %q", args, code, stderr)
 		}

@@ -306,7 +306,7 @@ func (a *actor) call() (*host.Result, error) {
 	}
 	// Not the session's context: a batch in hand is finished even when the
 	// partition is being revoked. The call's time limit bounds it.
-	res, err := a.inst.HandleBatch(context.Background(), &a.batch)
+	res, err := a.handleBatch()
 	if err != nil && a.inst.Broken() {
 		a.p.stats.Traps.Add(1)
 		_ = a.inst.Close(context.Background())

@@ -12,11 +12,16 @@ import (
 
 // encoder turns consumer messages into a plugin batch, reusing its buffers.
 type encoder struct {
-	rec  abi.Record
-	hdrs []abi.Header
+	rec         abi.Record
+	hdrs        []abi.Header
+	first, last int64 // offsets of the batch's first and last records
 }
 
 func (e *encoder) add(b *host.Batch, m *sarama.ConsumerMessage) {
+	if b.Len() == 0 {
+		e.first = m.Offset
+	}
+	e.last = m.Offset
 	hs := e.hdrs[:0]
 	for _, h := range m.Headers {
 		if h == nil {

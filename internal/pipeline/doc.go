@@ -45,4 +45,14 @@
 // Pipeline and Source methods are safe for concurrent use. Everything inside
 // an actor belongs to its goroutine except the ackQueue, which the producer's
 // delivery goroutine completes.
+//
+// # Status
+//
+// [Pipeline.Status] and [Source.Status] return snapshots for the monitoring
+// server (package observe): counters, call-duration and batch-size
+// histograms, members and their partitions with high watermark, committed
+// offset ([Pipeline.RefreshCommitted]) and lag, and the latest errors with
+// their record coordinates. They may be called at any time from any
+// goroutine; status.go holds all of it, and actors feed it from one place,
+// handleBatch, around every plugin call.
 package pipeline

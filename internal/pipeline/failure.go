@@ -47,6 +47,7 @@ func (a *actor) settle(p emitter, m *sarama.ConsumerMessage, attempts int, err e
 		}
 	}
 	a.p.stats.Failed.Add(1)
+	a.failed(m, attempts, err, f.Policy)
 	log := a.log.With().Int64("offset", m.Offset).Int("attempts", attempts).Logger()
 	switch f.Policy {
 	case config.Skip:

@@ -145,17 +145,20 @@ func (m *member) Setup(sess sarama.ConsumerGroupSession) error {
 		n += len(ps)
 	}
 	ev.Int("partitions", n).Msg("partitions assigned")
+	m.p.obs.joined(m.id, sess)
 	return nil
 }
 
 // Cleanup runs after every actor of the session has returned.
 func (m *member) Cleanup(sess sarama.ConsumerGroupSession) error {
+	m.p.obs.left(m.id)
 	m.p.log.Debug().Str("consumer", m.id).Int32("generation", sess.GenerationID()).Msg("session ended")
 	return nil
 }
 
 // ConsumeClaim is the actor of one partition.
 func (m *member) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	defer m.p.obs.claimed(m.id, claim)()
 	a := newActor(m.p, sess, claim, m.id)
 	a.client = m.client
 	return a.run()

@@ -54,6 +54,7 @@ type Pipeline struct {
 	base         zerolog.Logger // tagged with the pipeline, for plugin instances
 	log          zerolog.Logger // base plus the plugin, for the pipeline's own lines
 	stats        Stats
+	obs          tracker // members, partitions, call histograms, recent errors (status.go)
 	stopping     atomic.Bool
 
 	cancel  context.CancelFunc

@@ -31,6 +31,7 @@ type Source struct {
 	acks     *ackQueue
 	ticks    atomic.Uint64
 	out      atomic.Uint64
+	obs      sourceTracker // failed ticks and recent errors (status.go)
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
@@ -121,6 +122,7 @@ func (s *Source) tick(inst *host.Instance, now time.Time) bool {
 	res, err := inst.Tick(context.Background(), now)
 	if err != nil {
 		s.log.Error().Err(err).Msg("tick failed")
+		s.tickFailed(err)
 		return !inst.Broken()
 	}
 	p := s.acks.open()

@@ -13,6 +13,11 @@ import (
 	"github.com/wasmhost/wasmhost/kafka"
 )
 
+// rebalanceTimeout is how long the group waits for members to rejoin; an
+// actor hands its partition over (finishes its batch, drains, commits) well
+// within it (see Start's drain bound).
+const rebalanceTimeout = 30 * time.Second
+
 // member is one consumer group member of a pipeline.
 type member struct {
 	p       *Pipeline
@@ -32,6 +37,12 @@ func newMember(p *Pipeline, i int, o kafka.ClientOptions) (*member, error) {
 	c := p.cfg
 	cfg.Consumer.Group.Session.Timeout = c.SessionTimeout.Duration
 	cfg.Consumer.Group.Heartbeat.Interval = c.SessionTimeout.Duration / 3
+	// A JoinGroup is answered only once every member has rejoined, which
+	// may take the whole rebalance timeout (an actor finishing its batch and
+	// draining). The request must not time out first: a member that gives
+	// up rejoins as a new member, and the group can spin without settling.
+	cfg.Consumer.Group.Rebalance.Timeout = rebalanceTimeout
+	cfg.Net.ReadTimeout = rebalanceTimeout + 15*time.Second
 	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	if c.OffsetReset == config.Latest {

@@ -71,6 +71,8 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 10 * time.Second
 	}
+	// A revoked actor must hand over before the group gives up on its member.
+	o.DrainTimeout = min(o.DrainTimeout, rebalanceTimeout/2)
 	p := &Pipeline{
 		cfg:          cfg,
 		client:       o.Client,

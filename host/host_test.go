@@ -16,7 +16,7 @@ import (
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
-func newRuntime(t *testing.T) *host.Runtime {
+func newRuntime(t testing.TB) *host.Runtime {
 	t.Helper()
 	rt, err := host.NewRuntime(context.Background(), host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: zerolog.Nop()})
 	if err != nil {
@@ -26,7 +26,7 @@ func newRuntime(t *testing.T) *host.Runtime {
 	return rt
 }
 
-func load(t *testing.T, rt *host.Runtime, pkg string) *host.Plugin {
+func load(t testing.TB, rt *host.Runtime, pkg string) *host.Plugin {
 	t.Helper()
 	p, err := rt.Load(context.Background(), host.LoadOptions{Name: filepath.Base(pkg), Path: testutil.BuildPlugin(t, pkg)})
 	if err != nil {
@@ -36,7 +36,7 @@ func load(t *testing.T, rt *host.Runtime, pkg string) *host.Plugin {
 	return p
 }
 
-func instantiate(t *testing.T, p *host.Plugin, o host.InstanceOptions) *host.Instance {
+func instantiate(t testing.TB, p *host.Plugin, o host.InstanceOptions) *host.Instance {
 	t.Helper()
 	i, err := p.Instantiate(context.Background(), o)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -43,6 +44,10 @@ type Options struct {
 	// BoundaryFile is `go test -bench Boundary ./host/` output to include;
 	// "" leaves the boundary rows out.
 	BoundaryFile string
+	// CPUProfile, when set, is a path prefix: the CPU profile of each
+	// wasmhost at-least-once throughput run is written to
+	// <prefix>-<partitions>p-<bytes>B.pprof (the last run of a shape wins).
+	CPUProfile string
 	// Skip names parts not to run: "throughput", "latency", "process".
 	Skip []string
 	// Progress receives one line per measurement; nil discards them.
@@ -260,6 +265,14 @@ func (h *harness) copyRun(ctx context.Context, kind string, g config.Guarantee, 
 			return 0, err
 		}
 		stop = d.stop
+		if h.opts.CPUProfile != "" && g == config.AtLeastOnce {
+			stopProfile, err := startProfile(fmt.Sprintf("%s-%dp-%dB.pprof", h.opts.CPUProfile, r.Partitions, r.ValueBytes))
+			if err != nil {
+				_ = stop()
+				return 0, err
+			}
+			stop = func() error { stopProfile(); return d.stop() }
+		}
 	}
 	// The output's high-water mark counts records; under exactly-once it
 	// also counts transaction markers, so progress is the committed
@@ -299,4 +312,20 @@ func rateOrErr(rate float64, err error) string {
 // hostInfo describes the machine for the report.
 func hostInfo() (string, int) {
 	return runtime.GOOS + "/" + runtime.GOARCH + " " + runtime.Version(), runtime.NumCPU()
+}
+
+// startProfile starts the CPU profile; the function returned stops it.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -199,3 +199,29 @@ func TestLoadRefusesBadPlugins(t *testing.T) {
 		})
 	}
 }
+
+// TestHandleBatchAllocatesPerCallNotPerRecord: once an instance has run a
+// batch, the host side of the next one (decoding and checking what the
+// plugin produced) allocates per call, never per record: the same for 1
+// record as for 256.
+func TestHandleBatchAllocatesPerCallNotPerRecord(t *testing.T) {
+	p := load(t, newRuntime(t), "plugins/forward")
+	inst := instantiate(t, p, host.InstanceOptions{Pipeline: "t", Config: map[string]string{"to": "out"}})
+	allocs := func(n int) float64 {
+		values := make([]string, n)
+		for i := range values {
+			values[i] = strings.Repeat("v", 100)
+		}
+		b := batchOf(values...)
+		return testing.AllocsPerRun(20, func() {
+			res, err := inst.HandleBatch(context.Background(), b)
+			if err != nil || len(res.Outputs) != n {
+				t.Fatalf("%d records: err %v, %d outputs", n, err, len(res.Outputs))
+			}
+		})
+	}
+	one, many := allocs(1), allocs(256)
+	if many > one+2 {
+		t.Errorf("%.0f allocations for a batch of 256, %.0f for a batch of 1: the host allocates per record", many, one)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -211,11 +212,22 @@ const pollEvery = 2 * time.Millisecond
 // errStalled is returned when a run makes no progress for too long.
 var errStalled = errors.New("no progress")
 
-// progress is a sample of a copy in progress: when it was taken and how
-// many records had been copied.
+// progress is a sample of a copy in progress: when it was taken, the CPU
+// time the harness's process had used by then (broker, copier and harness
+// together), and how many records had been copied.
 type progress struct {
-	at time.Time
-	n  int64
+	at  time.Time
+	cpu time.Duration
+	n   int64
+}
+
+// processCPU is the user and system time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // watch samples count until it reaches want. It returns the first sample
@@ -225,18 +237,18 @@ func watch(ctx context.Context, count func() (int64, error), want int64, stall t
 	moved, prev := time.Now(), int64(0)
 	for {
 		n, err := count()
-		now := time.Now()
+		now, cpu := time.Now(), processCPU()
 		if err != nil {
 			return first, last, err
 		}
 		if n > 0 && first.at.IsZero() {
-			first = progress{now, n}
+			first = progress{now, cpu, n}
 		}
 		if n != prev {
 			prev, moved = n, now
 		}
 		if n >= want {
-			return first, progress{now, n}, nil
+			return first, progress{now, cpu, n}, nil
 		}
 		if now.Sub(moved) > stall {
 			return first, last, fmt.Errorf("%w for %s: %d of %d records", errStalled, stall, n, want)
@@ -249,17 +261,26 @@ func watch(ctx context.Context, count func() (int64, error), want int64, stall t
 	}
 }
 
+// copyRate is what one throughput run measured.
+type copyRate struct {
+	perSecond    float64 // records/s
+	perCPUSecond float64 // records per second of the process's CPU time
+}
+
 // timeCopy measures a copy in progress: the rate between the first sample
 // that saw a record and the one that saw them all, so that start-up
 // (joining the group, instantiating plugins) is not counted, for the
-// baseline as for wasmhost.
-func timeCopy(ctx context.Context, count func() (int64, error), want int64, stall time.Duration) (float64, error) {
+// baseline as for wasmhost. It also divides by the CPU time the process
+// used meanwhile, a figure that other load on the machine disturbs much
+// less than the wall-clock one.
+func timeCopy(ctx context.Context, count func() (int64, error), want int64, stall time.Duration) (copyRate, error) {
 	first, last, err := watch(ctx, count, want, stall)
 	if err != nil {
-		return 0, err
+		return copyRate{}, err
 	}
-	if first.n >= want || !last.at.After(first.at) {
-		return 0, fmt.Errorf("all %d records appeared in one sample: too few to time", want)
+	if first.n >= want || !last.at.After(first.at) || last.cpu <= first.cpu {
+		return copyRate{}, fmt.Errorf("all %d records appeared in one sample: too few to time", want)
 	}
-	return float64(want-first.n) / last.at.Sub(first.at).Seconds(), nil
+	n := float64(want - first.n)
+	return copyRate{n / last.at.Sub(first.at).Seconds(), n / (last.cpu - first.cpu).Seconds()}, nil
 }

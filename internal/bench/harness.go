@@ -209,7 +209,7 @@ func (h *harness) shape(ctx context.Context, r records, main bool) []*Figure {
 		for _, kind := range []string{kindBaseline, kindWasmhost} {
 			rate, err := h.copyRun(ctx, kind, config.AtLeastOnce, in, r, false)
 			h.progress("%-9s %-14s %s run %d: %s", kind, config.AtLeastOnce, r, run+1, rateOrErr(rate, err))
-			alo.record(kind, rate, err)
+			alo.recordRate(kind, rate, err)
 		}
 	}
 	if !main {
@@ -217,14 +217,17 @@ func (h *harness) shape(ctx context.Context, r records, main bool) []*Figure {
 	}
 	section := fmt.Sprintf("guarantees, %d partitions, %s values", r.Partitions, byteSize(r.ValueBytes))
 	same := &Figure{Section: section, Name: "at-least-once", Unit: "records/s", Higher: true,
-		BaselineRuns: alo.BaselineRuns, WasmhostRuns: alo.WasmhostRuns, RunErrors: alo.RunErrors, Target: alo.Target}
-	amo := &Figure{Section: section, Name: "at-most-once", Unit: "records/s", Higher: true, BaselineRuns: alo.BaselineRuns}
-	eos := &Figure{Section: section, Name: "exactly-once", Unit: "records/s", Higher: true, BaselineRuns: alo.BaselineRuns,
+		BaselineRuns: alo.BaselineRuns, WasmhostRuns: alo.WasmhostRuns, RunErrors: alo.RunErrors, Target: alo.Target,
+		BaselineCPURuns: alo.BaselineCPURuns, WasmhostCPURuns: alo.WasmhostCPURuns}
+	amo := &Figure{Section: section, Name: "at-most-once", Unit: "records/s", Higher: true,
+		BaselineRuns: alo.BaselineRuns, BaselineCPURuns: alo.BaselineCPURuns}
+	eos := &Figure{Section: section, Name: "exactly-once", Unit: "records/s", Higher: true,
+		BaselineRuns: alo.BaselineRuns, BaselineCPURuns: alo.BaselineCPURuns,
 		Target: &Target{Ratio: 0.5, Of: "at-least-once", Value: median(alo.WasmhostRuns)}}
 	for run := range h.opts.Runs {
 		rate, err := h.copyRun(ctx, kindWasmhost, config.AtMostOnce, in, r, false)
 		h.progress("%-9s %-14s %s run %d: %s", kindWasmhost, config.AtMostOnce, r, run+1, rateOrErr(rate, err))
-		amo.record(kindWasmhost, rate, err)
+		amo.recordRate(kindWasmhost, rate, err)
 	}
 	for run := range h.opts.Runs {
 		rate, err := h.copyRun(ctx, kindWasmhost, config.ExactlyOnce, in, r, true)
@@ -233,7 +236,7 @@ func (h *harness) shape(ctx context.Context, r records, main bool) []*Figure {
 			eos.Err = err.Error()
 			break
 		}
-		eos.record(kindWasmhost, rate, err)
+		eos.recordRate(kindWasmhost, rate, err)
 	}
 	return []*Figure{same, amo, eos}
 }
@@ -245,31 +248,31 @@ var errNotImplemented = errors.New("not implemented")
 // group and returns the records/s. verify reads the output back afterwards
 // and checks it holds every record once, each written in a transaction
 // (exactly-once).
-func (h *harness) copyRun(ctx context.Context, kind string, g config.Guarantee, in string, r records, verify bool) (float64, error) {
+func (h *harness) copyRun(ctx context.Context, kind string, g config.Guarantee, in string, r records, verify bool) (copyRate, error) {
 	out, group := h.env.name("out"), h.env.name("group")
 	defer h.env.drop([]string{out}, []string{group})
 	if err := h.env.createTopic(ctx, out, r.Partitions); err != nil {
-		return 0, err
+		return copyRate{}, err
 	}
 	var stop func() error
 	switch kind {
 	case kindBaseline:
 		c, err := startCopyLoop([]string{h.env.addr}, group, in, out)
 		if err != nil {
-			return 0, err
+			return copyRate{}, err
 		}
 		stop = c.stop
 	default:
 		d, err := h.startDaemon(ctx, pipelineSpec{in: in, out: out, group: group, guarantee: g})
 		if err != nil {
-			return 0, err
+			return copyRate{}, err
 		}
 		stop = d.stop
 		if h.opts.CPUProfile != "" && g == config.AtLeastOnce {
 			stopProfile, err := startProfile(fmt.Sprintf("%s-%dp-%dB.pprof", h.opts.CPUProfile, r.Partitions, r.ValueBytes))
 			if err != nil {
 				_ = stop()
-				return 0, err
+				return copyRate{}, err
 			}
 			stop = func() error { stopProfile(); return d.stop() }
 		}
@@ -295,18 +298,18 @@ func (h *harness) copyRun(ctx context.Context, kind string, g config.Guarantee, 
 	case verr != nil:
 		return rate, errors.Join(err, verr)
 	case c.records > 0 && c.transactional == 0:
-		return 0, fmt.Errorf("%w: the pipeline wrote its %d output records outside any transaction", errNotImplemented, c.records)
+		return copyRate{}, fmt.Errorf("%w: the pipeline wrote its %d output records outside any transaction", errNotImplemented, c.records)
 	case err != nil:
 		return rate, err
 	}
 	return rate, c.exactlyOnce(r.Count)
 }
 
-func rateOrErr(rate float64, err error) string {
+func rateOrErr(rate copyRate, err error) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}
-	return fmt.Sprintf("%.0f records/s", rate)
+	return fmt.Sprintf("%.0f records/s, %.0f per CPU-second", rate.perSecond, rate.perCPUSecond)
 }
 
 // hostInfo describes the machine for the report.

@@ -88,7 +88,14 @@ type records struct {
 }
 
 func (r records) String() string {
-	return fmt.Sprintf("%d × %s on %d partitions", r.Count, byteSize(r.ValueBytes), r.Partitions)
+	return fmt.Sprintf("%d × %s on %s", r.Count, byteSize(r.ValueBytes), partitions(r.Partitions))
+}
+
+func partitions(n int32) string {
+	if n == 1 {
+		return "1 partition"
+	}
+	return fmt.Sprintf("%d partitions", n)
 }
 
 func byteSize(n int) string {

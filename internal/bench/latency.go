@@ -27,7 +27,7 @@ const latencyValueBytes = 100
 // latency measures p50, p99 and max at the fixed rate, for the baseline and
 // for wasmhost with default settings, runs interleaved.
 func (h *harness) latency(ctx context.Context) {
-	section := fmt.Sprintf("latency at %s records/s, %d partitions", thousands(int64(h.opts.LatencyRate)), h.opts.MainPartitions)
+	section := fmt.Sprintf("latency at %s records/s, %s", thousands(int64(h.opts.LatencyRate)), partitions(h.opts.MainPartitions))
 	figs := [3]*Figure{
 		{Section: section, Name: "p50", Unit: "ms"},
 		{Section: section, Name: "p99", Unit: "ms", Target: &Target{Max: 50}},

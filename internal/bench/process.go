@@ -24,7 +24,7 @@ import (
 // exec to the first record copied, with a warm compilation cache, and the
 // peak resident set once the input has been copied at full speed.
 func (h *harness) process(ctx context.Context) {
-	section := fmt.Sprintf("daemon process, %d partitions", h.opts.ProcessPartitions)
+	section := fmt.Sprintf("daemon process, %s", partitions(h.opts.ProcessPartitions))
 	rss := &Figure{Section: section, Name: "peak RSS", Unit: "MiB", Target: &Target{Max: 256}}
 	startup := &Figure{Section: section, Name: "start to first record, warm cache", Unit: "ms"}
 	defer func() {

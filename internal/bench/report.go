@@ -70,7 +70,9 @@ type Target struct {
 	Ratio float64 `json:"ratio,omitempty"`
 	Of    string  `json:"of,omitempty"`
 	Value float64 `json:"value,omitempty"`
-	Max   float64 `json:"max,omitempty"`
+	// CPUValue is the reference's records per CPU-second, for Of targets.
+	CPUValue float64 `json:"per_cpu_second_value,omitempty"`
+	Max      float64 `json:"max,omitempty"`
 }
 
 func (t *Target) String() string {
@@ -146,6 +148,9 @@ func (f *Figure) summarize() {
 		}
 	case t.Of != kindBaseline && t.Value > 0:
 		f.Met = ptr(w >= t.Ratio*t.Value)
+		if t.CPUValue > 0 && len(f.WasmhostCPURuns) > 0 {
+			f.CPUMet = ptr(median(f.WasmhostCPURuns) >= t.Ratio*t.CPUValue)
+		}
 	}
 }
 

@@ -77,7 +77,7 @@ func (h *harness) startDaemon(ctx context.Context, s pipelineSpec) (*inProcess, 
 	d.cancel = cancel
 	ready := make(chan struct{})
 	go func() {
-		d.done <- daemon.Run(runCtx, cfg, zerolog.New(d.logs).Level(zerolog.WarnLevel), func() { close(ready) })
+		d.done <- daemon.Run(runCtx, cfg, zerolog.New(d.logs).Level(zerolog.WarnLevel), daemon.Options{Ready: func() { close(ready) }})
 	}()
 	select {
 	case <-ready:

@@ -42,10 +42,17 @@ test: setup-c setup-browser
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./plugins/... ./examples/...
 	$(GO) test -count=1 -timeout 9m ./...
 
+# Go benchmarks (host/ includes the plugin boundary and the call time
+# limit), the hot-reload benchmark, then the side-by-side harness on the
+# embedded broker (baseline copy loop vs wasmhost), which prints the table
+# and writes bench/results.json. About 6 minutes on 2 cores.
 bench: build plugins
-	$(GO) test -run '^$$' -bench . -benchmem ./host/ ./sdk/...
+	@mkdir -p bench
+	$(GO) test -run '^$$' -bench . -benchmem ./sdk/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/ | tee bench/host.txt
 	# Hot reload: file write to the new version serving, and the throughput dip.
 	$(GO) test -run '^$$' -bench PluginSwap -benchtime 5x ./internal/e2e/
+	$(GO) run ./cmd/wasmhost-bench -bin $(BIN) -plugins plugins -boundary bench/host.txt -out bench/results.json
 
 fmt:
 	gofmt -w .

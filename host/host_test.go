@@ -16,7 +16,7 @@ import (
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
-func newRuntime(t *testing.T) *host.Runtime {
+func newRuntime(t testing.TB) *host.Runtime {
 	t.Helper()
 	rt, err := host.NewRuntime(context.Background(), host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: zerolog.Nop()})
 	if err != nil {
@@ -26,7 +26,7 @@ func newRuntime(t *testing.T) *host.Runtime {
 	return rt
 }
 
-func load(t *testing.T, rt *host.Runtime, pkg string) *host.Plugin {
+func load(t testing.TB, rt *host.Runtime, pkg string) *host.Plugin {
 	t.Helper()
 	p, err := rt.Load(context.Background(), host.LoadOptions{Name: filepath.Base(pkg), Path: testutil.BuildPlugin(t, pkg)})
 	if err != nil {
@@ -36,7 +36,7 @@ func load(t *testing.T, rt *host.Runtime, pkg string) *host.Plugin {
 	return p
 }
 
-func instantiate(t *testing.T, p *host.Plugin, o host.InstanceOptions) *host.Instance {
+func instantiate(t testing.TB, p *host.Plugin, o host.InstanceOptions) *host.Instance {
 	t.Helper()
 	i, err := p.Instantiate(context.Background(), o)
 	if err != nil {
@@ -197,5 +197,31 @@ func TestLoadRefusesBadPlugins(t *testing.T) {
 				t.Fatalf("err = %v; want %v mentioning %q and the path", err, c.is, c.says)
 			}
 		})
+	}
+}
+
+// TestHandleBatchAllocatesPerCallNotPerRecord: once an instance has run a
+// batch, the host side of the next one (decoding and checking what the
+// plugin produced) allocates per call, never per record: the same for 1
+// record as for 256.
+func TestHandleBatchAllocatesPerCallNotPerRecord(t *testing.T) {
+	p := load(t, newRuntime(t), "plugins/forward")
+	inst := instantiate(t, p, host.InstanceOptions{Pipeline: "t", Config: map[string]string{"to": "out"}})
+	allocs := func(n int) float64 {
+		values := make([]string, n)
+		for i := range values {
+			values[i] = strings.Repeat("v", 100)
+		}
+		b := batchOf(values...)
+		return testing.AllocsPerRun(20, func() {
+			res, err := inst.HandleBatch(context.Background(), b)
+			if err != nil || len(res.Outputs) != n {
+				t.Fatalf("%d records: err %v, %d outputs", n, err, len(res.Outputs))
+			}
+		})
+	}
+	one, many := allocs(1), allocs(256)
+	if many > one+2 {
+		t.Errorf("%.0f allocations for a batch of 256, %.0f for a batch of 1: the host allocates per record", many, one)
 	}
 }

@@ -3,7 +3,7 @@ package host
 import (
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
@@ -15,7 +15,8 @@ type callState struct {
 	batch   []byte
 	count   int
 
-	outputs       []Output
+	outputs       []Output // reused slot by slot: see addOutputs
+	kept          []Output // the outputs of records that did not fail
 	producedBytes int
 	failed        []bool // by input index
 	failures      []Failure
@@ -67,7 +68,15 @@ func (st *callState) addOutputs(buf []byte) int32 {
 	}
 	start := len(st.outputs)
 	for {
-		st.outputs = append(st.outputs, Output{})
+		// Decode into the slot a previous call used, when there is one:
+		// the decoder then reuses its topic string (no allocation per
+		// record) and its header slice. Each slot owns its header slice;
+		// result never copies slots into one another.
+		if len(st.outputs) < cap(st.outputs) {
+			st.outputs = st.outputs[:len(st.outputs)+1]
+		} else {
+			st.outputs = append(st.outputs, Output{})
+		}
 		o := &st.outputs[len(st.outputs)-1]
 		in, err := st.reader.Next(&o.Record)
 		if err == io.EOF {
@@ -122,13 +131,18 @@ func (st *callState) refuse(in uint32, why string) {
 
 // result fills r with the outputs of records that did not fail.
 func (st *callState) result(r *Result) {
-	r.Outputs = r.Outputs[:0]
+	slices.SortFunc(st.failures, func(a, b Failure) int { return a.Index - b.Index })
+	r.Failures = st.failures
+	if len(st.failures) == 0 {
+		r.Outputs = st.outputs
+		return
+	}
+	st.kept = st.kept[:0]
 	for _, o := range st.outputs {
 		if o.Input != abi.NoInput && st.failed[o.Input] {
 			continue
 		}
-		r.Outputs = append(r.Outputs, o)
+		st.kept = append(st.kept, o)
 	}
-	sort.Slice(st.failures, func(a, b int) bool { return st.failures[a].Index < st.failures[b].Index })
-	r.Failures = st.failures
+	r.Outputs = st.kept
 }

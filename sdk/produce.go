@@ -93,11 +93,10 @@ func ProduceRecord(r *Record) error {
 }
 
 func produce(r *Record) error {
-	if !call.active {
-		return errNoCall
-	}
-	if call.status < 0 {
-		return produceError(call.status)
+	// Both failures return through a call, which the compiler lays out
+	// out of the way of the hot path (see abi's record decoder).
+	if !call.active || call.status < 0 {
+		return produceRefused()
 	}
 	out.buf = abi.AppendOutput(out.buf, call.input, r)
 	out.n++
@@ -107,6 +106,16 @@ func produce(r *Record) error {
 		}
 	}
 	return nil
+}
+
+// produceRefused is why produce cannot take a record.
+//
+//go:noinline
+func produceRefused() error {
+	if !call.active {
+		return errNoCall
+	}
+	return produceError(call.status)
 }
 
 func produceError(st int32) error {

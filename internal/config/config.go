@@ -212,7 +212,7 @@ func DefaultPipeline() Pipeline {
 		Topics:             []string{},
 		Consumers:          1,
 		BatchSize:          256,
-		BatchWait:          Duration{50 * time.Millisecond},
+		BatchWait:          Duration{5 * time.Millisecond},
 		OffsetReset:        Earliest,
 		SessionTimeout:     Duration{10 * time.Second},
 		TransactionTimeout: Duration{10 * time.Second},

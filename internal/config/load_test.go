@@ -119,7 +119,7 @@ memory = "1GiB"
 	}
 	p := cfg.Pipelines[0]
 	if p.Group != "wasmhost-p" || p.Guarantee != AtLeastOnce || p.OffsetReset != Earliest ||
-		p.Failure.Policy != Stop || p.BatchSize != 256 || p.BatchWait.Duration != 50*time.Millisecond ||
+		p.Failure.Policy != Stop || p.BatchSize != 256 || p.BatchWait.Duration != 5*time.Millisecond ||
 		p.Limits.Memory != 64*MiB || p.Limits.Memory.Pages() != 1024 {
 		t.Errorf("pipeline defaults not applied: %+v", p)
 	}

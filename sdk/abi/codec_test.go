@@ -304,3 +304,26 @@ func TestAllocs(t *testing.T) {
 }
 
 func isMalformed(err error) bool { return errors.Is(err, ErrMalformed) }
+
+// TestSameComparesEveryByte checks the word-at-a-time comparison the
+// decoders use to reuse topic and header-key strings, at every length
+// around its 4- and 8-byte steps and with a difference at every position.
+func TestSameComparesEveryByte(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		s := strings.Repeat("x", n)
+		b := []byte(s)
+		if !same(b, s) {
+			t.Fatalf("length %d: equal bytes reported different", n)
+		}
+		if same(b, s+"y") || same(append(b, 'y'), s) {
+			t.Fatalf("length %d: different lengths reported equal", n)
+		}
+		for i := range n {
+			c := []byte(s)
+			c[i] = 'y'
+			if same(c, s) {
+				t.Fatalf("length %d: a difference at byte %d was missed", n, i)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package abi
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strconv"
 )
 
@@ -60,18 +61,54 @@ func SetCount(buf []byte, n uint32) {
 
 // AppendRecord appends the encoding of r to dst.
 func AppendRecord(dst []byte, r *Record) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(r.Partition))
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.Offset))
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.Timestamp))
-	dst = appendString(dst, r.Topic)
-	dst = appendNullable(dst, r.Key)
-	dst = appendNullable(dst, r.Value)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(r.Headers)))
-	for i := range r.Headers {
-		dst = appendString(dst, r.Headers[i].Key)
-		dst = appendNullable(dst, r.Headers[i].Value)
+	n := EncodedSize(r)
+	dst = slices.Grow(dst, n)
+	putRecord(dst[len(dst):len(dst)+n], r)
+	return dst[:len(dst)+n]
+}
+
+// putRecord writes the encoding of r into b, which is exactly
+// EncodedSize(r) long. It is straight-line code with one bounds check per
+// field and one copy per byte string: in a Go guest every branch and call
+// on this path costs much more than natively.
+func putRecord(b []byte, r *Record) {
+	_ = b[recordFixed-1]
+	binary.LittleEndian.PutUint32(b, uint32(r.Partition))
+	binary.LittleEndian.PutUint64(b[4:], uint64(r.Offset))
+	binary.LittleEndian.PutUint64(b[12:], uint64(r.Timestamp))
+	p := recordFixed
+	binary.LittleEndian.PutUint32(b[p:], uint32(len(r.Topic)))
+	p += 4 + copy(b[p+4:], r.Topic)
+	// putNullable written out, since a call costs more than the code.
+	n := uint32(len(r.Key))
+	if r.Key == nil {
+		n = null
 	}
-	return dst
+	binary.LittleEndian.PutUint32(b[p:], n)
+	p += 4 + copy(b[p+4:], r.Key)
+	n = uint32(len(r.Value))
+	if r.Value == nil {
+		n = null
+	}
+	binary.LittleEndian.PutUint32(b[p:], n)
+	p += 4 + copy(b[p+4:], r.Value)
+	binary.LittleEndian.PutUint32(b[p:], uint32(len(r.Headers)))
+	p += 4
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		binary.LittleEndian.PutUint32(b[p:], uint32(len(h.Key)))
+		p += 4 + copy(b[p+4:], h.Key)
+		p = putNullable(b, p, h.Value)
+	}
+}
+
+func putNullable(b []byte, p int, v []byte) int {
+	if v == nil {
+		binary.LittleEndian.PutUint32(b[p:], null)
+		return p + 4
+	}
+	binary.LittleEndian.PutUint32(b[p:], uint32(len(v)))
+	return p + 4 + copy(b[p+4:], v)
 }
 
 // AppendBatch appends a batch (count then records) to dst.
@@ -85,8 +122,12 @@ func AppendBatch(dst []byte, recs []Record) []byte {
 
 // AppendOutput appends one produce-buffer entry: the input index then r.
 func AppendOutput(dst []byte, input uint32, r *Record) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, input)
-	return AppendRecord(dst, r)
+	n := 4 + EncodedSize(r)
+	dst = slices.Grow(dst, n)
+	b := dst[len(dst) : len(dst)+n]
+	binary.LittleEndian.PutUint32(b, input)
+	putRecord(b[4:], r)
+	return dst[:len(dst)+n]
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -158,11 +199,12 @@ func (d *decoder) str(prev, what string) string {
 }
 
 // The record decoder runs once per record on both sides of the boundary, and
-// in a Go guest every call that is not inlined is costly (more so under a
-// runtime that checks for termination at each function entry). So it is
-// straight-line code over the helpers below, which the compiler inlines, for
-// wasm too: they report whether the bytes fit instead of recording an error,
-// and the caller names the field that failed.
+// in a Go guest every call that is not inlined, and every taken branch, is
+// costly: more so under a runtime that checks for termination at each loop
+// iteration, since the Go wasm backend turns every taken branch into one. So
+// it is straight-line code: each check's failure path returns at once (and,
+// calling a function, is laid out out of the way), and the differences
+// between a null and a present byte string are computed without branching.
 
 // null is the length of a null nullable byte string, -1.
 const null = ^uint32(0)
@@ -190,17 +232,55 @@ func take(b []byte, start int, n uint32, ok bool) ([]byte, int, bool) {
 // reuse returns b as a string, or prev if it holds the same bytes, so a stream
 // of records on one topic decodes without allocating.
 func reuse(prev string, b []byte) string {
-	if string(b) == prev {
-		return prev
+	s := prev
+	if !same(b, prev) {
+		s = string(b)
 	}
-	return string(b)
+	return s
+}
+
+// same reports whether b holds the bytes of s. It compares 8 (or 4) bytes
+// at a time, the last word overlapping the one before it, instead of
+// calling runtime.memequal: in a Go guest that is a byte-at-a-time loop,
+// and each iteration costs as much as a host call when the runtime checks
+// for termination at every loop iteration.
+func same(b []byte, s string) bool {
+	n := len(b)
+	if n != len(s) {
+		return false
+	}
+	switch {
+	case n >= 8:
+		for i := 0; i < n-8; i += 8 {
+			if binary.LittleEndian.Uint64(b[i:]) != le64(s[i:]) {
+				return false
+			}
+		}
+		return binary.LittleEndian.Uint64(b[n-8:]) == le64(s[n-8:])
+	case n >= 4:
+		x := binary.LittleEndian.Uint32(b) ^ le32(s)
+		y := binary.LittleEndian.Uint32(b[n-4:]) ^ le32(s[n-4:])
+		return x|y == 0
+	case n > 0:
+		return (b[0]^s[0])|(b[n/2]^s[n/2])|(b[n-1]^s[n-1]) == 0
+	}
+	return true
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 // record decodes into r. Key, Value and header values alias the buffer.
+// The caller has checked that d.err is nil.
 func (d *decoder) record(r *Record) {
-	if d.err != nil {
-		return
-	}
 	b, p := d.b, d.off
 	if len(b)-p < recordFixed {
 		d.failAt(p, "partition, offset or timestamp")
@@ -211,54 +291,104 @@ func (d *decoder) record(r *Record) {
 	r.Timestamp = int64(binary.LittleEndian.Uint64(b[p+12:]))
 	p += recordFixed
 
-	// Each field starts at p and ends at q.
-	n, ok := u32At(b, p)
-	topic, q, ok := take(b, p+4, n, ok)
-	if !ok {
+	if len(b)-p < 4 {
 		d.failAt(p, "topic")
 		return
 	}
-	r.Topic = reuse(r.Topic, topic)
-	p = q
-	if n, ok = u32At(b, p); ok && n == null {
-		r.Key, q = nil, p+4
-	} else if r.Key, q, ok = take(b, p+4, n, ok); !ok {
+	n := uint64(binary.LittleEndian.Uint32(b[p:]))
+	if n > uint64(len(b)-p-4) {
+		d.failAt(p, "topic")
+		return
+	}
+	r.Topic = reuse(r.Topic, b[p+4:p+4+int(n)])
+	p += 4 + int(n)
+	// Key and value: nullable written out twice, without branching on
+	// null (see nullable).
+	if len(b)-p < 4 {
 		d.failAt(p, "key")
 		return
 	}
-	p = q
-	if n, ok = u32At(b, p); ok && n == null {
-		r.Value, q = nil, p+4
-	} else if r.Value, q, ok = take(b, p+4, n, ok); !ok {
+	n = uint64(binary.LittleEndian.Uint32(b[p:]))
+	isNull := (n + 1) >> 32 // 1 for null, else 0
+	n &^= -isNull           // 0 for null
+	if n > uint64(len(b)-p-4) {
+		d.failAt(p, "key")
+		return
+	}
+	end := p + 4 + int(n)
+	r.Key = [2][]byte{b[p+4 : end : end], nil}[isNull]
+	p = end
+	if len(b)-p < 4 {
 		d.failAt(p, "value")
 		return
 	}
-	p = q
+	n = uint64(binary.LittleEndian.Uint32(b[p:]))
+	isNull = (n + 1) >> 32
+	n &^= -isNull
+	if n > uint64(len(b)-p-4) {
+		d.failAt(p, "value")
+		return
+	}
+	end = p + 4 + int(n)
+	r.Value = [2][]byte{b[p+4 : end : end], nil}[isNull]
+	p = end
 	// Each header takes at least 8 bytes: refuse counts the buffer cannot
 	// hold before allocating for them.
-	count, ok := u32At(b, p)
-	if !ok || uint64(count)*8 > uint64(len(b)-p-4) {
+	if len(b)-p < 4 {
+		d.failAt(p, "header count")
+		return
+	}
+	count := uint64(binary.LittleEndian.Uint32(b[p:]))
+	if count*8 > uint64(len(b)-p-4) {
 		d.failAt(p, "header count")
 		return
 	}
 	p += 4
-	hs := r.Headers[:0]
-	for i := range int(count) {
+	r.Headers = r.Headers[:0]
+	if count > 0 {
+		if p = d.headers(r, p, int(count)); d.err != nil {
+			return
+		}
+	}
+	d.off = p
+}
+
+// nullable returns the nullable byte string at b[p:] (nil for null), with
+// its capacity clipped, and the position after it; ok is false when it does
+// not fit in b, and p is then where it starts. It does not branch on null:
+// the Go wasm backend turns every taken branch into a jump through the
+// function's dispatch loop.
+func nullable(b []byte, p int) (v []byte, next int, ok bool) {
+	if len(b)-p < 4 {
+		return nil, p, false
+	}
+	n := uint64(binary.LittleEndian.Uint32(b[p:]))
+	isNull := (n + 1) >> 32 // 1 for null, else 0
+	n &^= -isNull           // 0 for null
+	if n > uint64(len(b)-p-4) {
+		return nil, p, false
+	}
+	end := p + 4 + int(n)
+	return [2][]byte{b[p+4 : end : end], nil}[isNull], end, true
+}
+
+// headers decodes count headers at b[p:] into r.Headers, reusing its keys,
+// and returns the position after them.
+func (d *decoder) headers(r *Record, p, count int) int {
+	b, hs := d.b, r.Headers[:0]
+	for i := range count {
 		n, ok := u32At(b, p)
 		k, q, ok := take(b, p+4, n, ok)
 		if !ok {
 			d.failAt(p, "header key")
-			return
+			return p
 		}
 		p = q
 		var v []byte
-		if n, ok = u32At(b, p); ok && n == null {
-			q = p + 4
-		} else if v, q, ok = take(b, p+4, n, ok); !ok {
+		if v, p, ok = nullable(b, p); !ok {
 			d.failAt(p, "header value")
-			return
+			return p
 		}
-		p = q
 		var prev string
 		if i < cap(hs) {
 			prev = hs[:i+1][i].Key
@@ -266,5 +396,5 @@ func (d *decoder) record(r *Record) {
 		hs = append(hs, Header{Key: reuse(prev, k), Value: v})
 	}
 	r.Headers = hs
-	d.off = p
+	return p
 }

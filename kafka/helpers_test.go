@@ -1,12 +1,10 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,22 +20,7 @@ func testLog(t *testing.T) zerolog.Logger {
 }
 
 // syncBuffer is a goroutine-safe log sink tests can read.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 func startBroker(t *testing.T, o BrokerOptions) *Broker {
 	t.Helper()

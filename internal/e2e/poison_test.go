@@ -180,3 +180,73 @@ func countLines(s, substr string) int {
 	}
 	return n
 }
+
+// TestHaltedPartitionResumesOnNewVersion halts a partition with the stop
+// policy, then drops in a plugin version that handles the record: the
+// partition resumes from the record it halted at, and nothing is lost or
+// copied twice.
+func TestHaltedPartitionResumesOnNewVersion(t *testing.T) {
+	b := startBroker(t, "")
+	createTopics(t, b.Addr(), 2, "in", "out")
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "tag.wasm")
+	writeFile(t, plugin, string(pluginBytes(t, "host/testdata/plugins/hostile")))
+	path := writeFile(t, filepath.Join(t.TempDir(), "c.toml"), fmt.Sprintf(`
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[reload]
+delay = "100ms"
+[[pipelines]]
+name = "poison"
+plugin = "tag"
+topics = ["in"]
+batch_size = 16
+produce_topics = ["out"]
+config = { to = "out" }
+[pipelines.failure]
+policy = "stop"
+retries = 0
+`, b.Addr(), dir, testutil.CacheDir(t)))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, stop := contextWithCancel(contextFor(t))
+	done := make(chan error, 1)
+	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{}) }()
+	producePoison(t, b.Addr())
+	waitFor(t, 60*time.Second, "partition 0 to halt at offset 20", func() bool {
+		got := committedNoFail(b.Addr(), "wasmhost-poison", "in")
+		return got[0] == 20 && got[1] == perPartition && countLines(logs.String(), "partition halted") == 1
+	})
+
+	// forward copies every value, poison included.
+	replaceFile(t, plugin, pluginBytes(t, "plugins/forward"))
+	waitFor(t, 60*time.Second, "partition 0 to resume and finish", func() bool {
+		got := committedNoFail(b.Addr(), "wasmhost-poison", "in")
+		return got[0] == perPartition && got[1] == perPartition
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+	if countLines(logs.String(), "resuming the halted partition") != 1 {
+		t.Fatalf("resume not logged once:\n%s", logs)
+	}
+	out := readAll(t, b.Addr(), "out", 2*perPartition, 20*time.Second)
+	seen := map[string]int{}
+	for _, m := range out {
+		seen[string(m.Key)]++
+	}
+	for part := range 2 {
+		for i := range perPartition {
+			if k := fmt.Sprintf("k%d-%d", part, i); seen[k] != 1 {
+				t.Errorf("%s copied %d times", k, seen[k])
+			}
+		}
+	}
+}

@@ -25,19 +25,20 @@ type actor struct {
 	base     zerolog.Logger // pipeline and coordinates, for the plugin instance
 	log      zerolog.Logger // base plus the plugin
 
-	ver    *version // the plugin version inst runs; referenced until released
-	inst   *host.Instance
-	batch  host.Batch
-	enc    encoder
-	msgs   []*sarama.ConsumerMessage
-	fails  []host.Failure
-	timer  *time.Timer
-	acks   *ackQueue
-	client sarama.Client // the member's, for at-most-once commits
-	out    collector
-	single [1]*sarama.ConsumerMessage
-	halted bool
-	txn    *txnState // exactly-once only
+	ver      *version // the plugin version inst runs; referenced until released
+	inst     *host.Instance
+	batch    host.Batch
+	enc      encoder
+	msgs     []*sarama.ConsumerMessage
+	fails    []host.Failure
+	timer    *time.Timer
+	acks     *ackQueue
+	client   sarama.Client // the member's, for at-most-once commits
+	out      collector
+	single   [1]*sarama.ConsumerMessage
+	halted   bool
+	haltedAt int64     // offset of the record the stop policy halted at
+	txn      *txnState // exactly-once only
 }
 
 func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {
@@ -71,7 +72,20 @@ func (a *actor) run() error {
 		defer a.txn.prod.close()
 	}
 	a.log.Debug().Int64("from_offset", a.claim.InitialOffset()).Msg("actor started")
-	for !a.halted {
+	for {
+		if a.halted {
+			// The stop policy: hold the partition, unprocessed, so the
+			// daemon goes on serving the others, until the group takes it
+			// away or a new plugin version arrives to try again.
+			if !a.awaitFix() {
+				break
+			}
+			if !a.upgrade() {
+				break
+			}
+			a.handle() // the rest of the batch, from the record that halted
+			continue
+		}
 		more := a.collect()
 		if len(a.msgs) > 0 {
 			if !a.upgrade() {
@@ -79,17 +93,42 @@ func (a *actor) run() error {
 			}
 			a.handle()
 		}
-		if !more {
+		if !more && !a.halted {
 			break
 		}
 	}
-	if a.halted {
-		// The stop policy: hold the partition, unprocessed, until the group
-		// takes it away, so the daemon goes on serving the others.
-		<-a.sess.Context().Done()
-	}
 	a.finish()
 	return nil
+}
+
+// awaitFix waits, with the partition halted at a.haltedAt, for the session
+// to end (false) or for the plugin to be replaced (true): then the rest of
+// the batch in hand, from the halted record on, runs again on the new
+// version. A fenced exactly-once actor only waits for the session to end.
+func (a *actor) awaitFix() bool {
+	done := a.sess.Context().Done()
+	if a.txn != nil && a.txn.fenced {
+		<-done
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	case <-a.ver.replaced:
+	}
+	a.halted = false
+	if ps := a.p.obs.part(a.consumer, a.claim.Topic(), a.claim.Partition()); ps != nil {
+		ps.halted.Store(false)
+	}
+	i := 0
+	for i < len(a.msgs) && a.msgs[i].Offset < a.haltedAt {
+		i++
+	}
+	// Copy down rather than reslice: collect sizes batches by cap(a.msgs).
+	a.msgs = a.msgs[:copy(a.msgs, a.msgs[i:])]
+	a.log.Info().Int64("offset", a.haltedAt).Int("records", len(a.msgs)).
+		Msg("new plugin version: resuming the halted partition")
+	return len(a.msgs) > 0
 }
 
 // finish waits for what the actor produced to be acknowledged, then commits,

@@ -60,8 +60,8 @@ func (a *actor) settle(p emitter, m *sarama.ConsumerMessage, attempts int, err e
 		log.Warn().Err(err).Str("dead_letter_topic", f.DeadLetterTopic).Msg("record failed; sent to the dead-letter topic")
 		return true
 	default:
-		a.halted = true
-		log.Error().Err(err).Msg("record failed; partition halted (failure.policy = stop). Fix the plugin or the record, then restart or reload")
+		a.halted, a.haltedAt = true, m.Offset
+		log.Error().Err(err).Msg("record failed; partition halted (failure.policy = stop). Drop in a fixed plugin version to resume it, or fix the record and restart")
 		return false
 	}
 }

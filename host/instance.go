@@ -65,7 +65,8 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 	log := o.Logger.With().Str("plugin", p.name).Str("plugin_version", shortSHA(p.sha)).Logger()
 	cfg := make(map[string]string, len(o.Config)+3)
 	maps.Copy(cfg, o.Config)
-	cfg[ConfigPipeline], cfg[ConfigPlugin], cfg[ConfigConsumer] = o.Pipeline, p.name, o.Consumer
+	// The reserved keys of the ABI (sdk/abi/config.go).
+	cfg[abi.ConfigPipeline], cfg[abi.ConfigPlugin], cfg[abi.ConfigConsumer] = o.Pipeline, p.name, o.Consumer
 	i := &Instance{
 		plugin: p,
 		limits: o.Limits.withDefaults(),

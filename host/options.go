@@ -74,13 +74,6 @@ type Dir struct {
 	Write bool   // read-write; false mounts it read-only
 }
 
-// Reserved config keys the host adds to every instance's config.
-const (
-	ConfigPipeline = "wasmhost.pipeline"
-	ConfigPlugin   = "wasmhost.plugin"
-	ConfigConsumer = "wasmhost.consumer"
-)
-
 // InstanceOptions configure one instance.
 type InstanceOptions struct {
 	Pipeline string            // pipeline or source name, for logs

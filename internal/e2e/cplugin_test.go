@@ -8,10 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/rs/zerolog"
 
-	"github.com/wasmhost/wasmhost/internal/config"
-	"github.com/wasmhost/wasmhost/internal/daemon"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/internal/plugintool"
 	"github.com/wasmhost/wasmhost/internal/testutil"
@@ -69,24 +66,7 @@ retries = 1
 backoff = "10ms"
 dead_letter_topic = "dlq"
 `, b.Addr(), t.TempDir(), testutil.CacheDir(t), wasm))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, stop := contextWithCancel(contextFor(t))
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{Ready: func() { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("daemon exited: %v\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("daemon not ready\n%s", logs)
-	}
+	d := runInProcess(t, path)
 	p, err := sarama.NewSyncProducer([]string{b.Addr()}, saramaConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +78,7 @@ dead_letter_topic = "dlq"
 
 	out := readAll(t, b.Addr(), "errors", len(wantErrors), 60*time.Second)
 	dead := readAll(t, b.Addr(), "dlq", len(wantDead), 30*time.Second)
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("daemon: %v\n%s", err, logs)
-	}
+	d.stop()
 
 	if len(out) != len(wantErrors) {
 		t.Fatalf("%d records forwarded, want %d", len(out), len(wantErrors))

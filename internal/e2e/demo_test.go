@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/wasmhost/wasmhost/internal/config"
-	"github.com/wasmhost/wasmhost/internal/daemon"
 	"github.com/wasmhost/wasmhost/internal/testutil"
 )
 
@@ -69,24 +66,14 @@ name = "print-users"
 plugin = "print"
 topics = ["users"]
 %s`, freePort(t), filepath.Join(dir, "data"), pluginsDir(t, "users", "print"), testutil.CacheDir(t), extra))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, stop := contextWithCancel(contextFor(t))
-	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{}) }()
+	d := runInProcess(t, path)
 
 	var printed []string
 	waitFor(t, 60*time.Second, "10 printed records", func() bool {
-		printed = printedLines(t, logs.String())
+		printed = printedLines(t, d.logs.String())
 		return len(printed) >= 10
 	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("daemon: %v", err)
-	}
+	d.stop()
 	for _, l := range printed {
 		m := printLine.FindStringSubmatch(l)
 		if m == nil {

@@ -6,10 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/wasmhost/wasmhost/internal/config"
-	"github.com/wasmhost/wasmhost/internal/daemon"
 	"github.com/wasmhost/wasmhost/internal/testutil"
 )
 
@@ -41,25 +37,7 @@ guarantee = %q
 produce_topics = ["out"]
 config = { to = "out" }
 `, b.Addr(), pluginsDir(t, "forward"), testutil.CacheDir(t), guarantee))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx := contextFor(t)
-	runCtx, stop := contextWithCancel(ctx)
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(runCtx, cfg, zerolog.New(logs), daemon.Options{Ready: func() { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("daemon exited: %v\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("daemon not ready\n%s", logs)
-	}
+	d := runInProcess(t, path)
 
 	const n = 5000
 	produceN(t, b.Addr(), "in", 0, n)
@@ -90,15 +68,7 @@ config = { to = "out" }
 		t.Fatalf("%d records in, %d out, %d missing", n, len(out), missing)
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("daemon did not stop")
-	}
+	d.stop()
 	total := int64(0)
 	for _, off := range committed(t, b.Addr(), "wasmhost-copy", "in") {
 		total += off

@@ -8,10 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/rs/zerolog"
 
-	"github.com/wasmhost/wasmhost/internal/config"
-	"github.com/wasmhost/wasmhost/internal/daemon"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/internal/testutil"
 )
@@ -91,14 +88,7 @@ retries = 2
 backoff = "10ms"
 %s
 `, b.Addr(), t.TempDir(), testutil.CacheDir(t), testutil.BuildPlugin(t, "host/testdata/plugins/hostile"), guarantee, policy, dlq))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, stop := contextWithCancel(contextFor(t))
-	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{}) }()
+	d := runInProcess(t, path)
 	producePoison(t, b.Addr())
 
 	// The partition keeps moving past poison (or, with stop, halts at the
@@ -111,10 +101,7 @@ backoff = "10ms"
 		got := committedNoFail(b.Addr(), "wasmhost-poison", "in")
 		return got[0] == want[0] && got[1] == want[1]
 	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("daemon: %v\n%s", err, logs)
-	}
+	d.stop()
 
 	committedReads := guarantee == "exactly-once"
 	good := 2*perPartition - len(poisonAt)
@@ -135,11 +122,11 @@ backoff = "10ms"
 		if len(dead) != 0 {
 			t.Fatalf("%d dead letters with policy %s", len(dead), policy)
 		}
-		if policy == "skip" && countLines(logs.String(), "failure.policy = skip") != len(poisonAt) {
-			t.Fatalf("skipped records not logged:\n%s", logs)
+		if policy == "skip" && countLines(d.logs.String(), "failure.policy = skip") != len(poisonAt) {
+			t.Fatalf("skipped records not logged:\n%s", d.logs)
 		}
-		if policy == "stop" && countLines(logs.String(), "partition halted") != 1 {
-			t.Fatalf("halt not logged once:\n%s", logs)
+		if policy == "stop" && countLines(d.logs.String(), "partition halted") != 1 {
+			t.Fatalf("halt not logged once:\n%s", d.logs)
 		}
 		return
 	}
@@ -210,18 +197,11 @@ config = { to = "out" }
 policy = "stop"
 retries = 0
 `, b.Addr(), dir, testutil.CacheDir(t)))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, stop := contextWithCancel(contextFor(t))
-	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{}) }()
+	d := runInProcess(t, path)
 	producePoison(t, b.Addr())
 	waitFor(t, 60*time.Second, "partition 0 to halt at offset 20", func() bool {
 		got := committedNoFail(b.Addr(), "wasmhost-poison", "in")
-		return got[0] == 20 && got[1] == perPartition && countLines(logs.String(), "partition halted") == 1
+		return got[0] == 20 && got[1] == perPartition && countLines(d.logs.String(), "partition halted") == 1
 	})
 
 	// forward copies every value, poison included.
@@ -230,12 +210,9 @@ retries = 0
 		got := committedNoFail(b.Addr(), "wasmhost-poison", "in")
 		return got[0] == perPartition && got[1] == perPartition
 	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("daemon: %v\n%s", err, logs)
-	}
-	if countLines(logs.String(), "resuming the halted partition") != 1 {
-		t.Fatalf("resume not logged once:\n%s", logs)
+	d.stop()
+	if countLines(d.logs.String(), "resuming the halted partition") != 1 {
+		t.Fatalf("resume not logged once:\n%s", d.logs)
 	}
 	out := readAll(t, b.Addr(), "out", 2*perPartition, 20*time.Second)
 	seen := map[string]int{}

@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/rs/zerolog"
 
-	"github.com/wasmhost/wasmhost/internal/config"
-	"github.com/wasmhost/wasmhost/internal/daemon"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/internal/testutil"
 )
@@ -88,14 +85,7 @@ config = { to = "init-out" }
 [pipelines.grants]
 env = { HOSTILE_INIT = "panic" }
 `, b.Addr(), pluginsDir(t, "forward"), testutil.CacheDir(t), testutil.BuildPlugin(t, "host/testdata/plugins/hostile")))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, stop := contextWithCancel(contextFor(t))
-	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, cfg, zerolog.New(logs), daemon.Options{}) }()
+	d := runInProcess(t, path)
 
 	values := make([]string, len(hostileRecords))
 	for i, r := range hostileRecords {
@@ -126,20 +116,12 @@ env = { HOSTILE_INIT = "panic" }
 		t.Errorf("broken-init committed %v without ever running", got)
 	}
 	select {
-	case err := <-done:
-		t.Fatalf("daemon exited: %v\n%s", err, logs)
+	case err := <-d.done:
+		t.Fatalf("daemon exited: %v\n%s", err, d.logs)
 	default:
 	}
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon: %v\n%s", err, logs)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("daemon did not stop\n%s", logs)
-	}
-	text := logs.String()
+	d.stop()
+	text := d.logs.String()
 	for _, want := range []string{
 		`"message":"cannot instantiate plugin"`, "panic: hostile: asked to panic in init", // broken-init, retried
 		"plugin trapped", "plugin call timed out", `"message":"refused a produced record"`,

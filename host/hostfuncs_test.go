@@ -17,7 +17,8 @@ const (
 
 // produceBuffer encodes one output record for input index in.
 func produceBuffer(in uint32, topic string) []byte {
-	return abi.AppendOutput(abi.AppendCount(nil, 1), in, &abi.Record{Topic: topic, Partition: -1, Value: []byte("v")})
+	d, _ := abi.AppendOutputs([]abi.Record{{Topic: topic, Partition: -1, Value: []byte("v")}}, []uint32{in})
+	return d
 }
 
 // TestHostFunctionsAnswerGarbageWithAStatus hands every host function

@@ -41,12 +41,11 @@ func OnTick(fn func(now time.Time) error) { tickHandler = fn }
 
 // batch is the state on_batch reuses from call to call: the buffer the batch
 // is copied into (it only grows), the reader, and the one Record handed to the
-// handler with its header slice.
+// handler.
 var batch struct {
-	buf     []byte
-	reader  abi.BatchReader
-	rec     Record
-	headers []Header
+	buf    []byte
+	reader abi.BatchReader
+	rec    Record
 }
 
 // abiVersion is the wasmhost_abi_version export.
@@ -59,7 +58,7 @@ func onBatch(batchLen, count int32) int32 {
 	if fn == nil {
 		return abi.StatusNoHandler
 	}
-	if batchLen < 4 || count < 0 {
+	if batchLen < abi.BatchHeaderSize || count < 0 {
 		sdkLog("on_batch called with length " + itoa(batchLen) + " and count " + itoa(count))
 		return abi.StatusBadEncoding
 	}
@@ -82,13 +81,10 @@ func onBatch(batchLen, count int32) int32 {
 		return abi.StatusBadEncoding
 	}
 
-	begin(0, 0)
+	begin(0, 0, r.Data())
 	rec := &batch.rec
 	for i := uint32(0); ; i++ {
-		// The decoder sets every field. Give it the SDK's own header slice:
-		// the handler may have replaced rec.Headers with one the decoder
-		// must not write into.
-		rec.Headers = batch.headers[:0]
+		// The decoder sets every field, the header slice included.
 		if err := r.Next(rec); err != nil {
 			if err == io.EOF {
 				break
@@ -97,7 +93,6 @@ func onBatch(batchLen, count int32) int32 {
 			abort()
 			return abi.StatusBadEncoding
 		}
-		batch.headers = rec.Headers
 		call.input, call.timestamp = i, rec.Timestamp
 
 		m := out.mark()
@@ -126,7 +121,7 @@ func onTick(nowMs int64) int32 {
 	if fn == nil {
 		return abi.StatusNoHandler
 	}
-	begin(abi.NoInput, nowMs)
+	begin(abi.NoInput, nowMs, nil)
 	if err := fn(time.UnixMilli(nowMs)); err != nil {
 		hostLog(abi.LevelError, "tick failed: "+err.Error())
 		st := call.status

@@ -3,7 +3,7 @@ package abi
 // Version is the ABI version this package describes. A guest declares the
 // version it was built for through [ExportABIVersion]; the host refuses any
 // other.
-const Version = 1
+const Version = 2
 
 // ModuleName is the import module of every host function.
 const ModuleName = "wasmhost"

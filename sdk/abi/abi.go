@@ -35,13 +35,16 @@ const (
 	// status: [StatusNoBatch] outside ExportOnBatch, [StatusBufferTooSmall]
 	// when len is shorter than the batch.
 	FuncBatchRead = "batch_read"
-	// FuncProduce: (ptr, len) -> i32. Hands the host a produce buffer (see the
-	// package doc). The host checks every entry before it keeps any; an entry
+	// FuncProduce: (descs_ptr, descs_len, data_ptr, data_len) -> i32. Hands
+	// the host produced records: an array of produce descriptors and the data
+	// area their refs index (see the package doc); descs_len is a multiple
+	// of [OutputDescSize]. The host checks every entry before it keeps any; an entry
 	// it refuses (a topic the plugin may not write to, a record over the size
 	// limit) fails the input record it derives from (or the whole call, for
 	// an entry with [NoInput]) and the rest are kept: the call still returns
-	// [StatusOK]. A negative status means the whole buffer was refused
-	// (malformed, an input index out of range, over the per-call limits).
+	// [StatusOK]. A negative status means the whole call's records were
+	// refused (malformed, an input index out of range, over the per-call
+	// limits).
 	FuncProduce = "produce"
 	// FuncRecordFail: (index, msg_ptr, msg_len) -> i32. Marks input record
 	// `index` of the current batch as failed, with a reason. The host applies

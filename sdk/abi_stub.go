@@ -47,7 +47,8 @@ type stubCall struct {
 	Index   uint32       // record_fail: the input index
 	Level   abi.LogLevel // log: the level
 	Text    string       // record_fail: the reason; log: the line
-	Outputs []stubOutput // produce: copies of the records handed over
+	Outputs []entry      // produce: copies of the records handed over
+	Size    int          // produce: bytes of descriptors and data handed over
 }
 
 func (h *stubHost) record(c stubCall) int32 {
@@ -89,7 +90,7 @@ func hostBatchRead(b []byte) int32 {
 
 func hostProduce(descs, data []byte) int32 {
 	h := host
-	c := stubCall{Func: abi.FuncProduce}
+	c := stubCall{Func: abi.FuncProduce, Size: len(descs) + len(data)}
 	c.Status, c.Outputs = h.check(descs, data)
 	return h.record(c)
 }
@@ -98,7 +99,7 @@ func hostProduce(descs, data []byte) int32 {
 // and returns copies of the records unless the stub is quiet. Batch
 // references index the SDK's own copy of the batch, as they index guest
 // memory on the real host.
-func (h *stubHost) check(descs, data []byte) (int32, []stubOutput) {
+func (h *stubHost) check(descs, data []byte) (int32, []entry) {
 	if !h.inCall {
 		return abi.StatusNoBatch, nil
 	}
@@ -113,7 +114,7 @@ func (h *stubHost) check(descs, data []byte) (int32, []stubOutput) {
 	if r.Reset(descs, data, batchData) != nil {
 		return abi.StatusBadEncoding, nil
 	}
-	var outs []stubOutput
+	var outs []entry
 	for {
 		in, err := r.Next(&h.scratch)
 		if err == io.EOF {
@@ -127,15 +128,15 @@ func (h *stubHost) check(descs, data []byte) (int32, []stubOutput) {
 			return abi.StatusBadIndex, nil
 		}
 		if !h.quiet {
-			outs = append(outs, stubOutput{Input: in, Record: cloneRecord(&h.scratch)})
+			outs = append(outs, entry{in, cloneRecord(&h.scratch)})
 		}
 	}
 }
 
-// stubOutput is one record a produce call handed over.
-type stubOutput struct {
-	Input  uint32
-	Record abi.Record
+// entry is one record a produce call handed over.
+type entry struct {
+	input uint32
+	rec   Record
 }
 
 func cloneRecord(r *abi.Record) abi.Record {

@@ -4,6 +4,7 @@ package sdk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,7 +162,8 @@ func TestMalformedBatch(t *testing.T) {
 		{"count mismatch", valid, 2},
 		{"negative count", valid, -1},
 		{"truncated record", valid[:len(valid)-1], 3},
-		{"trailing bytes", append(valid[:len(valid):len(valid)], 0), 3},
+		{"key past the data area", corrupt(valid, abi.BatchHeaderSize+abi.RecordDescSize+32, 0xffffff00), 3},
+		{"headers past the data area", corrupt(corrupt(valid, abi.BatchHeaderSize+4, 2), abi.BatchHeaderSize+48, 1<<30), 3},
 		{"shorter than a count", valid[:3], 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,6 +181,13 @@ func TestMalformedBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// corrupt returns a copy of b with the u32 at off set to v.
+func corrupt(b []byte, off int, v uint32) []byte {
+	c := bytes.Clone(b)
+	binary.LittleEndian.PutUint32(c[off:], v)
+	return c
 }
 
 func TestBatchReadError(t *testing.T) {

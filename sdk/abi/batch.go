@@ -72,11 +72,11 @@ func (w *BatchWriter) Add(r *Record) {
 // putBytes appends b to the data area and writes its offset and length (or
 // null) to d.
 func (w *BatchWriter) putBytes(d []byte, b []byte) {
-	n := uint32(len(b))
+	off, n := uint32(len(w.data)), uint32(len(b))
 	if b == nil {
-		n = null
+		off, n = 0, null
 	}
-	binary.LittleEndian.PutUint32(d, uint32(len(w.data)))
+	binary.LittleEndian.PutUint32(d, off)
 	binary.LittleEndian.PutUint32(d[4:], n)
 	w.data = append(w.data, b...)
 }

@@ -135,17 +135,12 @@ func (w *OutputWriter) add(input uint32, r *Record) {
 	if r.Value == nil {
 		vn = null
 	}
-	kref := uint32(len(w.data))
-	if off := uintptr(unsafe.Pointer(unsafe.SliceData(r.Key))) - w.batch; off < w.batchLen && uintptr(len(r.Key)) <= w.batchLen-off {
-		kref = uint32(off) | BatchRef
-	} else if len(r.Key) > 0 {
-		kref = w.copyIn(unsafe.Pointer(unsafe.SliceData(r.Key)), len(r.Key))
+	var kref, vref uint32 // 0 for null
+	if r.Key != nil {
+		kref = w.ref(unsafe.Pointer(unsafe.SliceData(r.Key)), len(r.Key))
 	}
-	vref := uint32(len(w.data))
-	if off := uintptr(unsafe.Pointer(unsafe.SliceData(r.Value))) - w.batch; off < w.batchLen && uintptr(len(r.Value)) <= w.batchLen-off {
-		vref = uint32(off) | BatchRef
-	} else if len(r.Value) > 0 {
-		vref = w.copyIn(unsafe.Pointer(unsafe.SliceData(r.Value)), len(r.Value))
+	if r.Value != nil {
+		vref = w.ref(unsafe.Pointer(unsafe.SliceData(r.Value)), len(r.Value))
 	}
 	binary.LittleEndian.PutUint32(d[24:], kref)
 	binary.LittleEndian.PutUint32(d[28:], kn)
@@ -179,13 +174,13 @@ func (w *OutputWriter) copyIn(p unsafe.Pointer, n int) uint32 {
 	return ref
 }
 
-// putBytes writes the reference and length (or null) of b to d.
+// putBytes writes the reference and length of b to d, or 0 and null.
 func (w *OutputWriter) putBytes(d []byte, b []byte) {
-	n := uint32(len(b))
-	if b == nil {
-		n = null
+	ref, n := uint32(0), uint32(null)
+	if b != nil {
+		ref, n = w.ref(unsafe.Pointer(unsafe.SliceData(b)), len(b)), uint32(len(b))
 	}
-	binary.LittleEndian.PutUint32(d, w.ref(unsafe.Pointer(unsafe.SliceData(b)), len(b)))
+	binary.LittleEndian.PutUint32(d, ref)
 	binary.LittleEndian.PutUint32(d[4:], n)
 }
 

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,35 @@ func TestForwardCopiesKeyValueHeaders(t *testing.T) {
 	res, err = inst.HandleBatch(context.Background(), batchOf("d"))
 	if err != nil || len(res.Outputs) != 1 || string(res.Outputs[0].Record.Value) != "d" {
 		t.Fatalf("second batch: %v %+v", err, res)
+	}
+}
+
+// Produced bytes that lie in the batch are referenced, resolved against the
+// guest's copy at the produce call (so a change in place shows), and copied
+// out of guest memory: the outputs of one batch survive the next.
+func TestProduceByReference(t *testing.T) {
+	inst := instantiate(t, load(t, newRuntime(t), "host/testdata/plugins/inplace"), host.InstanceOptions{Pipeline: "t"})
+	res, err := inst.HandleBatch(context.Background(), batchOf("abc", "def"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var values [][]byte
+	for _, o := range res.Outputs {
+		got = append(got, fmt.Sprintf("%d:%s:%s:%d", o.Input, o.Record.Key, o.Record.Value, len(o.Record.Headers)))
+		values = append(values, o.Record.Value)
+	}
+	want := []string{"0:k0:!bc:2", "0::bc:0", "1:k1:!ef:2", "1::ef:0", "1::!bc:0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("outputs %q, want %q", got, want)
+	}
+	if _, err := inst.HandleBatch(context.Background(), batchOf("xyz", "uvw")); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range values {
+		if w := strings.Split(want[i], ":")[2]; string(v) != w {
+			t.Errorf("output %d of the first batch changed to %q by the second", i, v)
+		}
 	}
 }
 

@@ -52,8 +52,10 @@ var errNoCall = errors.New("sdk: Produce called outside a handler")
 
 // Produce produces a record to topic, partitioned by key, with the timestamp
 // of the input record being handled (or the tick's time in a tick handler).
-// The bytes are copied: the caller may reuse key, value and headers at once.
-// Call it only from a handler, on the handler's goroutine.
+// The bytes are copied, so the caller may reuse its buffers at once, except
+// bytes of the batch being handled, which are referenced (see the package
+// doc: do not change a record's bytes after producing them). Call it only
+// from a handler, on the handler's goroutine.
 //
 // Records are collected in one buffer and handed to the host when the handler
 // call ends, or earlier once the buffer passes 1 MiB. The host checks each

@@ -115,6 +115,29 @@ func TestProduceByReference(t *testing.T) {
 	}
 }
 
+// A Go plugin exports both handlers; what it registered is what the host
+// believes, and one that registered none is refused at load.
+func TestLoadKnowsWhichHandlersAGoPluginHas(t *testing.T) {
+	rt := newRuntime(t)
+	for _, c := range []struct {
+		pkg            string
+		batches, ticks bool
+	}{
+		{"plugins/users", false, true},
+		{"plugins/print", true, false},
+		{"plugins/forward", true, false},
+	} {
+		p := load(t, rt, c.pkg)
+		if p.HandlesBatches() != c.batches || p.HandlesTicks() != c.ticks {
+			t.Errorf("%s: handles batches %v, ticks %v; want %v, %v", c.pkg, p.HandlesBatches(), p.HandlesTicks(), c.batches, c.ticks)
+		}
+	}
+	_, err := rt.Load(context.Background(), host.LoadOptions{Name: "nohandler", Path: testutil.BuildPlugin(t, "host/testdata/plugins/nohandler")})
+	if !errors.Is(err, host.ErrInvalidPlugin) || !strings.Contains(err.Error(), "wasmhost_handlers says the plugin has no handler") {
+		t.Errorf("a plugin with no handler: %v", err)
+	}
+}
+
 func TestForwardWithoutConfigFailsEachRecord(t *testing.T) {
 	inst := instantiate(t, load(t, newRuntime(t), "plugins/forward"), host.InstanceOptions{})
 	res, err := inst.HandleBatch(context.Background(), batchOf("a", "b"))

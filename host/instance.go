@@ -118,6 +118,20 @@ func (i *Instance) abiVersion(ctx context.Context) (int32, error) {
 	return api.DecodeI32(i.stack[0]), nil
 }
 
+// handlers calls the optional wasmhost_handlers export; ok is false when
+// the plugin does not export it.
+func (i *Instance) handlers(ctx context.Context) (h int32, ok bool, err error) {
+	fn := i.mod.ExportedFunction(abi.ExportHandlers)
+	if fn == nil {
+		return 0, false, nil
+	}
+	i.st.reset(nil, 0, false)
+	if err := i.call(ctx, fn, abi.ExportHandlers, 0); err != nil {
+		return 0, false, err
+	}
+	return api.DecodeI32(i.stack[0]), true, nil
+}
+
 // Plugin is the plugin version this instance runs.
 func (i *Instance) Plugin() *Plugin { return i.plugin }
 

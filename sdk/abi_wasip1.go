@@ -31,6 +31,9 @@ func wasmConfigRead(ptr unsafe.Pointer, cap uint32) int32
 //go:wasmexport wasmhost_abi_version
 func wasmhostABIVersion() int32 { return abiVersion() }
 
+//go:wasmexport wasmhost_handlers
+func wasmhostHandlers() int32 { return handlers() }
+
 //go:wasmexport wasmhost_on_batch
 func wasmhostOnBatch(batchLen, count int32) int32 { return onBatch(batchLen, count) }
 

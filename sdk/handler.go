@@ -51,6 +51,19 @@ var batch struct {
 // abiVersion is the wasmhost_abi_version export.
 func abiVersion() int32 { return abi.Version }
 
+// handlers is the wasmhost_handlers export: the handlers registered by the
+// plugin's init functions, which have run when the host asks.
+func handlers() int32 {
+	var h int32
+	if recordHandler != nil {
+		h |= abi.HandlesBatches
+	}
+	if tickHandler != nil {
+		h |= abi.HandlesTicks
+	}
+	return h
+}
+
 // onBatch is the wasmhost_on_batch export: it reads the batch from the host,
 // runs the record handler over it and hands the produced records back.
 func onBatch(batchLen, count int32) int32 {

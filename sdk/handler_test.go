@@ -256,6 +256,27 @@ func TestLogLevels(t *testing.T) {
 	}
 }
 
+// wasmhost_handlers says which handlers are registered, whatever is
+// exported.
+func TestHandlersExport(t *testing.T) {
+	setup(t, nil)
+	steps := []struct {
+		do   func()
+		want int32
+	}{
+		{func() {}, 0},
+		{func() { OnRecord(func(*Record) error { return nil }) }, abi.HandlesBatches},
+		{func() { OnTick(func(time.Time) error { return nil }) }, abi.HandlesBatches | abi.HandlesTicks},
+		{func() { OnRecord(nil) }, abi.HandlesTicks},
+	}
+	for i, s := range steps {
+		s.do()
+		if got := handlers(); got != s.want {
+			t.Errorf("step %d: handlers() = %b, want %b", i, got, s.want)
+		}
+	}
+}
+
 func TestABIVersion(t *testing.T) {
 	if abiVersion() != abi.Version {
 		t.Errorf("abiVersion() = %d", abiVersion())

@@ -20,6 +20,13 @@ const (
 	// ExportOnTick: (now_unix_ms i64) -> i32 status. Called at the source's
 	// interval; records it produces use [NoInput] as their input index.
 	ExportOnTick = "wasmhost_on_tick"
+	// ExportHandlers: () -> i32. Optional. Returns the handlers the guest
+	// has, as [HandlesBatches] | [HandlesTicks], once initialized. A guest
+	// whose exports are fixed whatever it registers (the Go SDK exports
+	// both handlers) declares here which it really has, so that the host
+	// refuses a plugin used for what it cannot do when it loads it, not
+	// at its first call. Without it, the handler exports are the truth.
+	ExportHandlers = "wasmhost_handlers"
 	// ExportInitialize is the WASI reactor initializer; the host runs it once
 	// per instance, before anything else, when it is exported.
 	ExportInitialize = "_initialize"
@@ -56,6 +63,12 @@ const (
 	// encoded config (see [AppendConfig]) and, if cap is large enough, writes
 	// it to [ptr, ptr+cap). Call with cap 0 to learn the size.
 	FuncConfigRead = "config_read"
+)
+
+// Bits of what [ExportHandlers] returns.
+const (
+	HandlesBatches int32 = 1 << 0 // ExportOnBatch handles records
+	HandlesTicks   int32 = 1 << 1 // ExportOnTick handles ticks
 )
 
 // NoInput is the input index of a produced record that derives from no input

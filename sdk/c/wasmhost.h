@@ -28,10 +28,10 @@
  * header keys and values, or any part of them) are not copied but
  * referenced, and the host reads them when the produced records are handed
  * over (see below). The batch's bytes are const: a change made to them in
- * place through a cast shows in every record that references them, even one
- * produced before the change. Strings from wh_config live as long as the
- * instance. The SDK allocates with malloc and reuses its buffers from call
- * to call.
+ * place through a cast shows in what references them, even in a record
+ * produced before the change that was not handed over yet. Strings from
+ * wh_config live as long as the instance. The SDK allocates with malloc and
+ * reuses its buffers from call to call.
  *
  * Semantics match the Go SDK: a handler that returns a reason fails its
  * record alone, and what that record produced is discarded; the host then

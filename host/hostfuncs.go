@@ -117,13 +117,14 @@ func batchRead(st *callState, mem api.Memory, stack []uint64) int32 {
 	if uint64(n) < uint64(size) {
 		return abi.StatusBufferTooSmall
 	}
+	// The whole range first: then no part's address can wrap around.
 	if uint64(ptr)+uint64(size) > uint64(mem.Size()) {
 		return abi.StatusBadPointer
 	}
 	head, descs, data := st.batch.Parts()
-	mem.Write(ptr, head)
-	mem.Write(ptr+uint32(len(head)), descs)
-	mem.Write(ptr+uint32(len(head)+len(descs)), data)
+	if !mem.Write(ptr, head) || !mem.Write(ptr+uint32(len(head)), descs) || !mem.Write(ptr+uint32(len(head)+len(descs)), data) {
+		return abi.StatusBadPointer
+	}
 	st.batchData, st.hasBatchData = ptr+uint32(len(head)+len(descs)), true
 	return int32(size)
 }

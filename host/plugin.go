@@ -220,7 +220,8 @@ func shapeProblems(m wazero.CompiledModule) []string {
 			if !ok {
 				add("imports %s.%s, which this host does not provide (ABI version %d)", mod, name, abi.Version)
 			} else if !sig.matches(imp) {
-				add("imports %s.%s with signature %s, the ABI says %s", mod, name, sigString(imp.ParamTypes(), imp.ResultTypes()), sigString(sig.params, sig.results))
+				add("imports %s.%s with signature %s, the ABI says %s: was it built for another ABI version? This host speaks version %d; rebuild it with the current SDK",
+					mod, name, sigString(imp.ParamTypes(), imp.ResultTypes()), sigString(sig.params, sig.results), abi.Version)
 			}
 		default:
 			add("imports %s.%s, which this host does not provide", mod, name)

@@ -55,8 +55,8 @@
 // value, header values or any part of them) are not copied but referenced,
 // and the host reads them when the produced records are handed over, after
 // the handler returns. Changing a record's bytes and then producing them
-// produces the change; changing them after producing them changes what was
-// produced.
+// produces the change; changing them after producing them may change what
+// was produced.
 //
 // On the hot path the SDK allocates nothing per record: the batch buffer, the
 // Record, the header slice and the produce buffers are reused and only grow,

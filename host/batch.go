@@ -5,31 +5,24 @@ import "github.com/wasmhost/wasmhost/sdk/abi"
 // Batch is an encoded batch of input records, built by the caller and reused
 // from call to call.
 type Batch struct {
-	buf     []byte
-	n       int
-	largest int // encoded size of the largest record
+	w       abi.BatchWriter
+	largest int // size of the largest record, as the limits count it
 }
 
-// Reset empties the batch, keeping its buffer.
+// Reset empties the batch, keeping its buffers.
 func (b *Batch) Reset() {
-	b.buf = abi.AppendCount(b.buf[:0], 0)
-	b.n, b.largest = 0, 0
+	b.w.Reset()
+	b.largest = 0
 }
 
 // Add appends a record.
 func (b *Batch) Add(r *abi.Record) {
-	if len(b.buf) == 0 {
-		b.Reset()
-	}
-	before := len(b.buf)
-	b.buf = abi.AppendRecord(b.buf, r)
-	b.largest = max(b.largest, len(b.buf)-before)
-	b.n++
-	abi.SetCount(b.buf, uint32(b.n))
+	b.w.Add(r)
+	b.largest = max(b.largest, abi.EncodedSize(r))
 }
 
 // Len is the number of records in the batch.
-func (b *Batch) Len() int { return b.n }
+func (b *Batch) Len() int { return b.w.Len() }
 
 // Bytes is the encoded size of the batch.
-func (b *Batch) Bytes() int { return len(b.buf) }
+func (b *Batch) Bytes() int { return b.w.Size() }

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,58 @@ func TestForwardCopiesKeyValueHeaders(t *testing.T) {
 	res, err = inst.HandleBatch(context.Background(), batchOf("d"))
 	if err != nil || len(res.Outputs) != 1 || string(res.Outputs[0].Record.Value) != "d" {
 		t.Fatalf("second batch: %v %+v", err, res)
+	}
+}
+
+// Produced bytes that lie in the batch are referenced, resolved against the
+// guest's copy at the produce call (so a change in place shows), and copied
+// out of guest memory: the outputs of one batch survive the next.
+func TestProduceByReference(t *testing.T) {
+	inst := instantiate(t, load(t, newRuntime(t), "host/testdata/plugins/inplace"), host.InstanceOptions{Pipeline: "t"})
+	res, err := inst.HandleBatch(context.Background(), batchOf("abc", "def"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var values [][]byte
+	for _, o := range res.Outputs {
+		got = append(got, fmt.Sprintf("%d:%s:%s:%d", o.Input, o.Record.Key, o.Record.Value, len(o.Record.Headers)))
+		values = append(values, o.Record.Value)
+	}
+	want := []string{"0:k0:!bc:2", "0::bc:0", "1:k1:!ef:2", "1::ef:0", "1::!bc:0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("outputs %q, want %q", got, want)
+	}
+	if _, err := inst.HandleBatch(context.Background(), batchOf("xyz", "uvw")); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range values {
+		if w := strings.Split(want[i], ":")[2]; string(v) != w {
+			t.Errorf("output %d of the first batch changed to %q by the second", i, v)
+		}
+	}
+}
+
+// A Go plugin exports both handlers; what it registered is what the host
+// believes, and one that registered none is refused at load.
+func TestLoadKnowsWhichHandlersAGoPluginHas(t *testing.T) {
+	rt := newRuntime(t)
+	for _, c := range []struct {
+		pkg            string
+		batches, ticks bool
+	}{
+		{"plugins/users", false, true},
+		{"plugins/print", true, false},
+		{"plugins/forward", true, false},
+	} {
+		p := load(t, rt, c.pkg)
+		if p.HandlesBatches() != c.batches || p.HandlesTicks() != c.ticks {
+			t.Errorf("%s: handles batches %v, ticks %v; want %v, %v", c.pkg, p.HandlesBatches(), p.HandlesTicks(), c.batches, c.ticks)
+		}
+	}
+	_, err := rt.Load(context.Background(), host.LoadOptions{Name: "nohandler", Path: testutil.BuildPlugin(t, "host/testdata/plugins/nohandler")})
+	if !errors.Is(err, host.ErrInvalidPlugin) || !strings.Contains(err.Error(), "wasmhost_handlers says the plugin has no handler") {
+		t.Errorf("a plugin with no handler: %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -58,7 +57,7 @@ type hostFunc struct {
 
 var hostFuncs = map[string]hostFunc{
 	abi.FuncBatchRead:  {funcSig{[]api.ValueType{i32, i32}, []api.ValueType{i32}}, batchRead},
-	abi.FuncProduce:    {funcSig{[]api.ValueType{i32, i32}, []api.ValueType{i32}}, produce},
+	abi.FuncProduce:    {funcSig{[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}}, produce},
 	abi.FuncRecordFail: {funcSig{[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}}, recordFail},
 	abi.FuncLog:        {funcSig{[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}}, guestLog},
 	abi.FuncConfigRead: {funcSig{[]api.ValueType{i32, i32}, []api.ValueType{i32}}, configRead},
@@ -114,13 +113,20 @@ func batchRead(st *callState, mem api.Memory, stack []uint64) int32 {
 	if !st.inBatch {
 		return abi.StatusNoBatch
 	}
-	if uint64(n) < uint64(len(st.batch)) {
+	size := st.batch.Size()
+	if uint64(n) < uint64(size) {
 		return abi.StatusBufferTooSmall
 	}
-	if !mem.Write(ptr, st.batch) {
+	// The whole range first: then no part's address can wrap around.
+	if uint64(ptr)+uint64(size) > uint64(mem.Size()) {
 		return abi.StatusBadPointer
 	}
-	return int32(len(st.batch))
+	head, descs, data := st.batch.Parts()
+	if !mem.Write(ptr, head) || !mem.Write(ptr+uint32(len(head)), descs) || !mem.Write(ptr+uint32(len(head)+len(descs)), data) {
+		return abi.StatusBadPointer
+	}
+	st.batchData, st.hasBatchData = ptr+uint32(len(head)+len(descs)), true
+	return int32(size)
 }
 
 func recordFail(st *callState, mem api.Memory, stack []uint64) int32 {
@@ -168,18 +174,25 @@ func configRead(st *callState, mem api.Memory, stack []uint64) int32 {
 }
 
 func produce(st *callState, mem api.Memory, stack []uint64) int32 {
-	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
-	lim := &st.inst.limits
-	if uint64(st.producedBytes)+uint64(n) > uint64(lim.MaxOutputBytes) {
-		st.callErr = fmt.Errorf("produced more than %d bytes in one call", lim.MaxOutputBytes)
-		return abi.StatusTooLarge
-	}
-	view, ok := read(mem, ptr, n)
+	dptr, dn := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
+	ptr, n := api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
+	descs, ok := read(mem, dptr, dn)
 	if !ok {
 		return abi.StatusBadPointer
 	}
-	// Copy once per call: the outputs alias this buffer, which the producer
-	// keeps until the broker acknowledges.
-	buf := append([]byte(nil), view...)
-	return st.addOutputs(buf)
+	data, ok := read(mem, ptr, n)
+	if !ok {
+		return abi.StatusBadPointer
+	}
+	var batch []byte
+	if st.inBatch && st.hasBatchData {
+		// The guest may have moved on since batch_read, even freed the
+		// buffer: references are checked against memory, and what they
+		// point at is what the guest produced.
+		batch, ok = read(mem, st.batchData, uint32(len(st.batch.Data())))
+		if !ok {
+			return abi.StatusBadPointer
+		}
+	}
+	return st.addOutputs(descs, data, batch)
 }

@@ -26,8 +26,12 @@ type Inspection struct {
 	// valid when HasABIVersion (the plugin got far enough to be asked).
 	ABIVersion    int32
 	HasABIVersion bool
-	Exports       []Symbol // functions and memories, sorted by name
-	Imports       []Symbol // in the module's order
+	// Handlers is what the plugin's optional wasmhost_handlers export
+	// returned, valid when HasHandlers.
+	Handlers    int32
+	HasHandlers bool
+	Exports     []Symbol // functions and memories, sorted by name
+	Imports     []Symbol // in the module's order
 	// Memory is the exported memory as declared, nil when there is none.
 	Memory *MemoryDecl
 	// MemoryLimit is the limit the file was checked against, in bytes.
@@ -54,11 +58,16 @@ type MemoryDecl struct {
 	HasMax   bool
 }
 
-// HandlesBatches reports whether the plugin exports the batch handler.
-func (in *Inspection) HandlesBatches() bool { return in.hasExport(abi.ExportOnBatch) }
+// HandlesBatches reports whether the plugin handles records: it exports the
+// batch handler and, if it says which handlers it has, says so.
+func (in *Inspection) HandlesBatches() bool {
+	return in.hasExport(abi.ExportOnBatch) && (!in.HasHandlers || in.Handlers&abi.HandlesBatches != 0)
+}
 
-// HandlesTicks reports whether the plugin exports the tick handler.
-func (in *Inspection) HandlesTicks() bool { return in.hasExport(abi.ExportOnTick) }
+// HandlesTicks reports whether the plugin handles ticks, in the same way.
+func (in *Inspection) HandlesTicks() bool {
+	return in.hasExport(abi.ExportOnTick) && (!in.HasHandlers || in.Handlers&abi.HandlesTicks != 0)
+}
 
 func (in *Inspection) hasExport(name string) bool {
 	for _, s := range in.Exports {
@@ -153,6 +162,17 @@ func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, erro
 	in.ABIVersion, in.HasABIVersion = v, true
 	if v != abi.Version {
 		in.problem("built for ABI version %d, this host speaks version %d", v, abi.Version)
+		return in, nil
+	}
+	h, ok, err := inst.handlers(ctx)
+	switch {
+	case err != nil:
+		in.problem("%v", err)
+	case ok:
+		in.Handlers, in.HasHandlers = h, true
+		if !in.HandlesBatches() && !in.HandlesTicks() {
+			in.problem("%s says the plugin has no handler (Go: call sdk.OnRecord or sdk.OnTick from an init function)", abi.ExportHandlers)
+		}
 	}
 	return in, nil
 }

@@ -94,7 +94,7 @@ func TestInspectNamesEveryProblem(t *testing.T) {
 		version int32 // 0: not asked
 	}{
 		{"wrong abi", host.LoadOptions{Path: testutil.BuildPlugin(t, "host/testdata/plugins/wrongabi")},
-			[]string{"built for ABI version 999, this host speaks version 1"}, 999},
+			[]string{"built for ABI version 999, this host speaks version 2"}, 999},
 		{"no exports", host.LoadOptions{Path: testutil.BuildPlugin(t, "host/testdata/plugins/noexports")},
 			[]string{"missing export wasmhost_abi_version", "exports neither wasmhost_on_batch nor wasmhost_on_tick"}, 0},
 		{"not wasm", host.LoadOptions{Path: garbage}, []string{"not a valid WebAssembly module"}, 0},

@@ -118,6 +118,20 @@ func (i *Instance) abiVersion(ctx context.Context) (int32, error) {
 	return api.DecodeI32(i.stack[0]), nil
 }
 
+// handlers calls the optional wasmhost_handlers export; ok is false when
+// the plugin does not export it.
+func (i *Instance) handlers(ctx context.Context) (h int32, ok bool, err error) {
+	fn := i.mod.ExportedFunction(abi.ExportHandlers)
+	if fn == nil {
+		return 0, false, nil
+	}
+	i.st.reset(nil, 0, false)
+	if err := i.call(ctx, fn, abi.ExportHandlers, 0); err != nil {
+		return 0, false, err
+	}
+	return api.DecodeI32(i.stack[0]), true, nil
+}
+
 // Plugin is the plugin version this instance runs.
 func (i *Instance) Plugin() *Plugin { return i.plugin }
 
@@ -139,8 +153,8 @@ func (i *Instance) HandleBatch(ctx context.Context, b *Batch) (*Result, error) {
 }
 
 func (i *Instance) handleBatch(ctx context.Context, b *Batch) (*Result, error) {
-	i.st.reset(b.buf, b.n, true)
-	i.stack[0], i.stack[1] = api.EncodeU32(uint32(len(b.buf))), api.EncodeU32(uint32(b.n))
+	i.st.reset(&b.w, b.w.Len(), true)
+	i.stack[0], i.stack[1] = api.EncodeU32(uint32(b.w.Size())), api.EncodeU32(uint32(b.w.Len()))
 	return i.finish(ctx, i.onBatch, abi.ExportOnBatch)
 }
 

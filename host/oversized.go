@@ -15,6 +15,7 @@ type scratch struct {
 	batch   Batch
 	from    []int // index in the caller's batch of each record in batch
 	refused []Failure
+	buf     []byte // the caller's batch, whole
 	reader  abi.BatchReader
 	rec     abi.Record
 }
@@ -26,7 +27,8 @@ func (i *Instance) handleOversized(ctx context.Context, b *Batch) (*Result, erro
 	s := &i.scratch
 	s.batch.Reset()
 	s.from, s.refused = s.from[:0], s.refused[:0]
-	if err := s.reader.Reset(b.buf); err != nil {
+	s.buf = b.w.AppendTo(s.buf[:0])
+	if err := s.reader.Reset(s.buf); err != nil {
 		return nil, i.errorf(abi.ExportOnBatch, "re-reading the batch: %w", err)
 	}
 	for idx := 0; ; idx++ {
@@ -45,7 +47,7 @@ func (i *Instance) handleOversized(ctx context.Context, b *Batch) (*Result, erro
 		s.batch.Add(&s.rec)
 		s.from = append(s.from, idx)
 	}
-	if s.batch.n == 0 {
+	if s.batch.Len() == 0 {
 		i.res.Outputs, i.res.Failures = i.res.Outputs[:0], append(i.st.failures[:0], s.refused...)
 		return &i.res, nil
 	}

@@ -66,10 +66,11 @@ func (p *Plugin) Path() string { return p.path }
 // SHA256 is the hex sha256 of the file: the plugin's version.
 func (p *Plugin) SHA256() string { return p.sha }
 
-// HandlesBatches reports whether the plugin exports the batch handler.
+// HandlesBatches reports whether the plugin handles records: it exports the
+// batch handler and, if it says which handlers it has, says so.
 func (p *Plugin) HandlesBatches() bool { return p.hasBatch }
 
-// HandlesTicks reports whether the plugin exports the tick handler.
+// HandlesTicks reports whether the plugin handles ticks, in the same way.
 func (p *Plugin) HandlesTicks() bool { return p.hasTick }
 
 // Close releases the compiled code; Instantiate fails with ErrClosed after
@@ -132,7 +133,18 @@ func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 		_ = compiled.Close(ctx)
 		return nil, err
 	}
-	_ = probe.Close(ctx)
+	defer func() { _ = probe.Close(ctx) }()
+	if h, ok, err := probe.handlers(ctx); err != nil {
+		_ = compiled.Close(ctx)
+		return nil, err
+	} else if ok {
+		p.hasBatch = p.hasBatch && h&abi.HandlesBatches != 0
+		p.hasTick = p.hasTick && h&abi.HandlesTicks != 0
+		if !p.hasBatch && !p.hasTick {
+			_ = compiled.Close(ctx)
+			return nil, fmt.Errorf("%w: %s says the plugin has no handler (Go: call sdk.OnRecord or sdk.OnTick from an init function)", ErrInvalidPlugin, abi.ExportHandlers)
+		}
+	}
 	return p, nil
 }
 
@@ -168,6 +180,7 @@ var abiExports = map[string]funcSig{
 	abi.ExportOnBatch:    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	abi.ExportOnTick:     {[]api.ValueType{i64}, []api.ValueType{i32}},
 	abi.ExportInitialize: {nil, nil},
+	abi.ExportHandlers:   {nil, []api.ValueType{i32}},
 }
 
 // shapeProblems lists every reason the module's exports and imports do not
@@ -207,7 +220,8 @@ func shapeProblems(m wazero.CompiledModule) []string {
 			if !ok {
 				add("imports %s.%s, which this host does not provide (ABI version %d)", mod, name, abi.Version)
 			} else if !sig.matches(imp) {
-				add("imports %s.%s with signature %s, the ABI says %s", mod, name, sigString(imp.ParamTypes(), imp.ResultTypes()), sigString(sig.params, sig.results))
+				add("imports %s.%s with signature %s, the ABI says %s: was it built for another ABI version? This host speaks version %d; rebuild it with the current SDK",
+					mod, name, sigString(imp.ParamTypes(), imp.ResultTypes()), sigString(sig.params, sig.results), abi.Version)
 			}
 		default:
 			add("imports %s.%s, which this host does not provide", mod, name)

@@ -20,8 +20,8 @@ import (
 // length and memory contents:
 //
 //	[0]  u32 function (an index into probeFuncs)
-//	[4]  u32 first argument, [8] second, [12] third
-//	[16] i32 what the host function returned, written by the probe
+//	[4]  u32 first argument, [8] second, [12] third, [16] fourth
+//	[20] i32 what the host function returned, written by the probe
 //	[probeData...] whatever the test puts there
 //
 // on_batch and on_tick run the script; the export "script" runs it outside
@@ -32,7 +32,7 @@ var probeFuncs = []struct {
 	params int
 }{
 	{abi.FuncBatchRead, 2},
-	{abi.FuncProduce, 2},
+	{abi.FuncProduce, 4},
 	{abi.FuncRecordFail, 3},
 	{abi.FuncLog, 3},
 	{abi.FuncConfigRead, 2},
@@ -40,7 +40,7 @@ var probeFuncs = []struct {
 
 const (
 	probeMemory = 2 * wasmPage
-	probeResult = 16
+	probeResult = 20
 	probeData   = 1024
 	probeUnset  = 0x7eadbeef // in [16] before a run
 )
@@ -121,15 +121,15 @@ const (
 
 // run makes the probe call function fn with args, data at probeData, and
 // returns what the host function returned and the call's error.
-func (p *probe) run(t testing.TB, where int, fn uint32, args [3]uint32, data []byte) (int32, error) {
+func (p *probe) run(t testing.TB, where int, fn uint32, args [4]uint32, data []byte) (int32, error) {
 	t.Helper()
 	mem := p.inst.mod.Memory()
-	var script [20]byte
+	var script [24]byte
 	binary.LittleEndian.PutUint32(script[0:], fn)
 	for i, a := range args {
 		binary.LittleEndian.PutUint32(script[4+4*i:], a)
 	}
-	binary.LittleEndian.PutUint32(script[16:], probeUnset)
+	binary.LittleEndian.PutUint32(script[probeResult:], probeUnset)
 	if !mem.Write(0, script[:]) || !mem.Write(probeData, data) {
 		t.Fatal("writing the probe's memory")
 	}

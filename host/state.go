@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,8 +13,14 @@ import (
 type callState struct {
 	inst    *Instance
 	inBatch bool
-	batch   []byte
+	batch   *abi.BatchWriter // the batch of the call, nil in a tick
 	count   int
+
+	// Where batch_read last copied the batch's data area in guest memory:
+	// produce descriptors' batch references index it there, so that they
+	// see what the guest sees.
+	batchData    uint32
+	hasBatchData bool
 
 	outputs       []Output // reused slot by slot: see addOutputs
 	kept          []Output // the outputs of records that did not fail
@@ -22,10 +29,12 @@ type callState struct {
 	failures      []Failure
 	callErr       error // a problem that fails the whole call
 	reader        abi.OutputReader
+	arena         []byte // what the outputs of a produce call alias
 }
 
-func (st *callState) reset(batch []byte, count int, inBatch bool) {
+func (st *callState) reset(batch *abi.BatchWriter, count int, inBatch bool) {
 	st.inBatch, st.batch, st.count = inBatch, batch, count
+	st.hasBatchData = false
 	st.outputs = st.outputs[:0]
 	st.producedBytes = 0
 	st.failures = st.failures[:0]
@@ -52,13 +61,14 @@ func (st *callState) callErrSuffix() string {
 	return ": " + st.callErr.Error()
 }
 
-// addOutputs decodes a produce buffer. A buffer that does not decode is
-// refused whole. An entry the plugin may not produce (forbidden topic, too
-// large) is dropped and fails the record it derives from, or the whole call
-// when it derives from none.
-func (st *callState) addOutputs(buf []byte) int32 {
+// addOutputs decodes what the guest produced, from views of its memory,
+// and copies the records out. A buffer that does not decode is refused
+// whole. An entry the plugin may not produce (forbidden topic, too large) is
+// dropped and fails the record it derives from, or the whole call when it
+// derives from none.
+func (st *callState) addOutputs(descs, data, batch []byte) int32 {
 	lim := &st.inst.limits
-	if err := st.reader.Reset(buf); err != nil {
+	if err := st.reader.Reset(descs, data, batch); err != nil {
 		st.callErr = fmt.Errorf("produce: %w", err)
 		return abi.StatusBadEncoding
 	}
@@ -66,7 +76,7 @@ func (st *callState) addOutputs(buf []byte) int32 {
 		st.callErr = fmt.Errorf("produced more than %d records in one call", lim.MaxOutputs)
 		return abi.StatusTooLarge
 	}
-	start := len(st.outputs)
+	start, bytes := len(st.outputs), st.producedBytes
 	for {
 		// Decode into the slot a previous call used, when there is one:
 		// the decoder then reuses its topic string (no allocation per
@@ -83,37 +93,85 @@ func (st *callState) addOutputs(buf []byte) int32 {
 			st.outputs = st.outputs[:len(st.outputs)-1]
 			break
 		}
+		if err == nil && in != abi.NoInput && in >= uint32(st.count) {
+			err = fmt.Errorf("input index %d outside a batch of %d", in, st.count)
+		}
 		if err != nil {
 			st.outputs = st.outputs[:start]
 			st.callErr = fmt.Errorf("produce: %w", err)
-			return abi.StatusBadEncoding
-		}
-		if in != abi.NoInput && in >= uint32(st.count) {
-			st.outputs = st.outputs[:start]
-			st.callErr = fmt.Errorf("produce: input index %d outside a batch of %d", in, st.count)
+			if errors.Is(err, abi.ErrMalformed) {
+				return abi.StatusBadEncoding
+			}
 			return abi.StatusBadIndex
 		}
 		o.Input = in
-		if why := st.check(&o.Record); why != "" {
+		size := abi.EncodedSize(&o.Record)
+		if uint64(bytes)+uint64(size) > uint64(lim.MaxOutputBytes) {
+			st.outputs = st.outputs[:start]
+			st.callErr = fmt.Errorf("produced more than %d bytes in one call", lim.MaxOutputBytes)
+			return abi.StatusTooLarge
+		}
+		if why := st.check(&o.Record, size); why != "" {
 			st.outputs = st.outputs[:len(st.outputs)-1]
 			st.refuse(in, why)
+			continue
 		}
+		bytes += size
 	}
-	st.producedBytes += len(buf)
+	// The records alias guest memory: copy them out, into one buffer.
+	need := 0
+	for k := start; k < len(st.outputs); k++ {
+		need += payload(&st.outputs[k].Record)
+	}
+	st.arena = make([]byte, 0, need)
+	for k := start; k < len(st.outputs); k++ {
+		st.own(&st.outputs[k].Record)
+	}
+	st.producedBytes = bytes
 	// Refused entries are accounted for by failing their records; the
 	// buffer as a whole was accepted.
 	return abi.StatusOK
 }
 
+// payload is the number of bytes own copies for r.
+func payload(r *abi.Record) int {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Value)
+	}
+	return n
+}
+
+// own copies r's byte strings out of guest memory, into the arena, which
+// has room for them.
+func (st *callState) own(r *abi.Record) {
+	r.Key = st.copy(r.Key)
+	r.Value = st.copy(r.Value)
+	for k := range r.Headers {
+		r.Headers[k].Value = st.copy(r.Headers[k].Value)
+	}
+}
+
+// copy appends b to the arena, which has room, and returns the copy (nil
+// for nil).
+func (st *callState) copy(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	p := len(st.arena)
+	st.arena = append(st.arena, b...)
+	return st.arena[p:len(st.arena):len(st.arena)]
+}
+
 // check returns why the host refuses a produced record, or "".
-func (st *callState) check(r *abi.Record) string {
+func (st *callState) check(r *abi.Record, size int) string {
 	switch {
 	case r.Topic == "":
 		return "produce: record has no topic"
 	case st.inst.allow != nil && !st.inst.allow(r.Topic):
 		return fmt.Sprintf("produce: topic %q is not in this pipeline's produce_topics", r.Topic)
-	case abi.EncodedSize(r) > st.inst.limits.MaxOutputRecord:
-		return fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", abi.EncodedSize(r), st.inst.limits.MaxOutputRecord)
+	case size > st.inst.limits.MaxOutputRecord:
+		return fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", size, st.inst.limits.MaxOutputRecord)
 	}
 	return ""
 }

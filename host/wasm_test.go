@@ -196,7 +196,7 @@ func TestHandWrittenShapes(t *testing.T) {
 		{"handler signature", badExport, "export wasmhost_on_batch has signature (i64) -> (i32), the ABI says (i32, i32) -> (i32)"},
 		{"version signature", badVersion, "export wasmhost_abi_version has signature () -> (i64)"},
 		{"no handler", noHandler, "exports neither wasmhost_on_batch nor wasmhost_on_tick"},
-		{"host function signature", withImport(abi.ModuleName, abi.FuncProduce, []byte{wt.I32}), "imports wasmhost.produce with signature (i32) -> (i32), the ABI says (i32, i32) -> (i32)"},
+		{"host function signature", withImport(abi.ModuleName, abi.FuncProduce, []byte{wt.I32}), "imports wasmhost.produce with signature (i32) -> (i32), the ABI says (i32, i32, i32, i32) -> (i32): was it built for another ABI version? This host speaks version 2"},
 		{"unknown host function", withImport(abi.ModuleName, "exec", nil), "imports wasmhost.exec, which this host does not provide"},
 		{"unknown module", withImport("env", "system", []byte{wt.I32}), "imports env.system, which this host does not provide"},
 		{"socket", withImport("wasi_snapshot_preview1", "sock_open", []byte{wt.I32, wt.I32, wt.I32}), "sock_open"},

@@ -42,12 +42,13 @@ type stubHost struct {
 
 // stubCall is one host function call.
 type stubCall struct {
-	Func   string       // an abi.Func* name
-	Status int32        // what the stub returned
-	Index  uint32       // record_fail: the input index
-	Level  abi.LogLevel // log: the level
-	Text   string       // record_fail: the reason; log: the line
-	Buf    []byte       // produce: a copy of the buffer
+	Func    string       // an abi.Func* name
+	Status  int32        // what the stub returned
+	Index   uint32       // record_fail: the input index
+	Level   abi.LogLevel // log: the level
+	Text    string       // record_fail: the reason; log: the line
+	Outputs []entry      // produce: copies of the records handed over
+	Size    int          // produce: bytes of descriptors and data handed over
 }
 
 func (h *stubHost) record(c stubCall) int32 {
@@ -87,40 +88,65 @@ func hostBatchRead(b []byte) int32 {
 	return host.record(c)
 }
 
-func hostProduce(b []byte) int32 {
+func hostProduce(descs, data []byte) int32 {
 	h := host
-	c := stubCall{Func: abi.FuncProduce, Status: h.check(b)}
-	if c.Status == abi.StatusOK && !h.quiet {
-		c.Buf = bytes.Clone(b)
-	}
+	c := stubCall{Func: abi.FuncProduce, Size: len(descs) + len(data)}
+	c.Status, c.Outputs = h.check(descs, data)
 	return h.record(c)
 }
 
-// check validates a produce buffer as the host does before keeping any of it.
-func (h *stubHost) check(b []byte) int32 {
+// check validates a produce call as the host does before keeping any of it,
+// and returns copies of the records unless the stub is quiet. Batch
+// references index the SDK's own copy of the batch, as they index guest
+// memory on the real host.
+func (h *stubHost) check(descs, data []byte) (int32, []entry) {
 	if !h.inCall {
-		return abi.StatusNoBatch
+		return abi.StatusNoBatch, nil
 	}
 	if h.produceStatus < 0 {
-		return h.produceStatus
+		return h.produceStatus, nil
+	}
+	var batchData []byte
+	if h.inBatch {
+		batchData = batch.reader.Data()
 	}
 	r := &h.outputs
-	if r.Reset(b) != nil {
-		return abi.StatusBadEncoding
+	if r.Reset(descs, data, batchData) != nil {
+		return abi.StatusBadEncoding, nil
 	}
+	var outs []entry
 	for {
 		in, err := r.Next(&h.scratch)
 		if err == io.EOF {
 			h.produced += r.Len()
-			return abi.StatusOK
+			return abi.StatusOK, outs
 		}
 		if err != nil {
-			return abi.StatusBadEncoding
+			return abi.StatusBadEncoding, nil
 		}
 		if in != abi.NoInput && (h.inTick || in >= h.count) {
-			return abi.StatusBadIndex
+			return abi.StatusBadIndex, nil
+		}
+		if !h.quiet {
+			outs = append(outs, entry{in, cloneRecord(&h.scratch)})
 		}
 	}
+}
+
+// entry is one record a produce call handed over.
+type entry struct {
+	input uint32
+	rec   Record
+}
+
+func cloneRecord(r *abi.Record) abi.Record {
+	c := *r
+	c.Key, c.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
+	c.Headers = nil
+	for _, hd := range r.Headers {
+		c.Headers = append(c.Headers, abi.Header{Key: hd.Key, Value: bytes.Clone(hd.Value)})
+	}
+	return c
 }
 
 func hostRecordFail(index uint32, msg string) int32 {

@@ -15,7 +15,7 @@ import (
 func wasmBatchRead(ptr unsafe.Pointer, n uint32) int32
 
 //go:wasmimport wasmhost produce
-func wasmProduce(ptr unsafe.Pointer, n uint32) int32
+func wasmProduce(descs unsafe.Pointer, descsLen uint32, data unsafe.Pointer, dataLen uint32) int32
 
 //go:wasmimport wasmhost record_fail
 func wasmRecordFail(index uint32, ptr unsafe.Pointer, n uint32) int32
@@ -31,6 +31,9 @@ func wasmConfigRead(ptr unsafe.Pointer, cap uint32) int32
 //go:wasmexport wasmhost_abi_version
 func wasmhostABIVersion() int32 { return abiVersion() }
 
+//go:wasmexport wasmhost_handlers
+func wasmhostHandlers() int32 { return handlers() }
+
 //go:wasmexport wasmhost_on_batch
 func wasmhostOnBatch(batchLen, count int32) int32 { return onBatch(batchLen, count) }
 
@@ -45,7 +48,9 @@ func stringPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringDat
 
 func hostBatchRead(b []byte) int32 { return wasmBatchRead(bytesPtr(b), uint32(len(b))) }
 
-func hostProduce(b []byte) int32 { return wasmProduce(bytesPtr(b), uint32(len(b))) }
+func hostProduce(descs, data []byte) int32 {
+	return wasmProduce(bytesPtr(descs), uint32(len(descs)), bytesPtr(data), uint32(len(data)))
+}
 
 func hostRecordFail(index uint32, msg string) int32 {
 	return wasmRecordFail(index, stringPtr(msg), uint32(len(msg)))

@@ -47,13 +47,20 @@
 // SDK and is valid only until the handler returns: the next record is
 // decoded into the same Record, and the next batch into the same buffer.
 // Copy what you keep (bytes.Clone, strings.Clone). A handler may modify the
-// bytes in place while it runs. [Produce] and [ProduceRecord] copy their
-// arguments before they return, so a handler may reuse its own buffers at
-// once.
+// bytes in place while it runs.
+//
+// [Produce] and [ProduceRecord] copy what they are given before they return,
+// so a handler may reuse its own buffers at once, with one exception that
+// makes passing records on cheap: bytes of the batch (the record's key,
+// value, header values or any part of them) are not copied but referenced,
+// and the host reads them when the produced records are handed over, after
+// the handler returns. Changing a record's bytes and then producing them
+// produces the change; changing them after producing them may change what
+// was produced.
 //
 // On the hot path the SDK allocates nothing per record: the batch buffer, the
-// Record with its header slice and the produce buffer are reused and only
-// grow, and records on one topic share one topic string. A plugin that does
+// Record, the header slice and the produce buffers are reused and only grow,
+// and records on one topic share one topic string. A plugin that does
 // not allocate in its handler runs a batch without allocating.
 //
 // # Concurrency

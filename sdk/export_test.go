@@ -4,7 +4,6 @@ package sdk
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -55,7 +54,7 @@ func (h *stubHost) format(status int32) string {
 			fmt.Fprintf(&b, "record_fail %d %q\n", c.Index, c.Text)
 		case abi.FuncProduce:
 			fmt.Fprintf(&b, "produce -> %s\n", abi.StatusText(c.Status))
-			for _, e := range decodeEntries(c.Buf) {
+			for _, e := range c.Outputs {
 				in := fmt.Sprint(e.input)
 				if e.input == abi.NoInput {
 					in = "none"
@@ -70,31 +69,4 @@ func (h *stubHost) format(status int32) string {
 	}
 	fmt.Fprintf(&b, "status %s\n", abi.StatusText(status))
 	return b.String()
-}
-
-// entry is one decoded produce-buffer entry.
-type entry struct {
-	input uint32
-	rec   Record
-}
-
-// decodeEntries decodes a copy of a produce buffer; it panics on a malformed
-// one, which the stub host would have refused.
-func decodeEntries(buf []byte) []entry {
-	var r abi.OutputReader
-	if err := r.Reset(buf); err != nil {
-		panic(err)
-	}
-	var out []entry
-	for {
-		var rec Record
-		in, err := r.Next(&rec)
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			panic(err)
-		}
-		out = append(out, entry{in, rec})
-	}
 }

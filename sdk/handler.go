@@ -41,16 +41,28 @@ func OnTick(fn func(now time.Time) error) { tickHandler = fn }
 
 // batch is the state on_batch reuses from call to call: the buffer the batch
 // is copied into (it only grows), the reader, and the one Record handed to the
-// handler with its header slice.
+// handler.
 var batch struct {
-	buf     []byte
-	reader  abi.BatchReader
-	rec     Record
-	headers []Header
+	buf    []byte
+	reader abi.BatchReader
+	rec    Record
 }
 
 // abiVersion is the wasmhost_abi_version export.
 func abiVersion() int32 { return abi.Version }
+
+// handlers is the wasmhost_handlers export: the handlers registered by the
+// plugin's init functions, which have run when the host asks.
+func handlers() int32 {
+	var h int32
+	if recordHandler != nil {
+		h |= abi.HandlesBatches
+	}
+	if tickHandler != nil {
+		h |= abi.HandlesTicks
+	}
+	return h
+}
 
 // onBatch is the wasmhost_on_batch export: it reads the batch from the host,
 // runs the record handler over it and hands the produced records back.
@@ -59,7 +71,7 @@ func onBatch(batchLen, count int32) int32 {
 	if fn == nil {
 		return abi.StatusNoHandler
 	}
-	if batchLen < 4 || count < 0 {
+	if batchLen < abi.BatchHeaderSize || count < 0 {
 		sdkLog("on_batch called with length " + itoa(batchLen) + " and count " + itoa(count))
 		return abi.StatusBadEncoding
 	}
@@ -82,13 +94,10 @@ func onBatch(batchLen, count int32) int32 {
 		return abi.StatusBadEncoding
 	}
 
-	begin(0, 0)
+	begin(0, 0, r.Data())
 	rec := &batch.rec
 	for i := uint32(0); ; i++ {
-		// The decoder sets every field. Give it the SDK's own header slice:
-		// the handler may have replaced rec.Headers with one the decoder
-		// must not write into.
-		rec.Headers = batch.headers[:0]
+		// The decoder sets every field, the header slice included.
 		if err := r.Next(rec); err != nil {
 			if err == io.EOF {
 				break
@@ -97,7 +106,6 @@ func onBatch(batchLen, count int32) int32 {
 			abort()
 			return abi.StatusBadEncoding
 		}
-		batch.headers = rec.Headers
 		call.input, call.timestamp = i, rec.Timestamp
 
 		m := out.mark()
@@ -126,7 +134,7 @@ func onTick(nowMs int64) int32 {
 	if fn == nil {
 		return abi.StatusNoHandler
 	}
-	begin(abi.NoInput, nowMs)
+	begin(abi.NoInput, nowMs, nil)
 	if err := fn(time.UnixMilli(nowMs)); err != nil {
 		hostLog(abi.LevelError, "tick failed: "+err.Error())
 		st := call.status

@@ -4,6 +4,7 @@ package sdk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,7 +162,8 @@ func TestMalformedBatch(t *testing.T) {
 		{"count mismatch", valid, 2},
 		{"negative count", valid, -1},
 		{"truncated record", valid[:len(valid)-1], 3},
-		{"trailing bytes", append(valid[:len(valid):len(valid)], 0), 3},
+		{"key past the data area", corrupt(valid, abi.BatchHeaderSize+abi.RecordDescSize+32, 0xffffff00), 3},
+		{"headers past the data area", corrupt(corrupt(valid, abi.BatchHeaderSize+4, 2), abi.BatchHeaderSize+48, 1<<30), 3},
 		{"shorter than a count", valid[:3], 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,6 +181,13 @@ func TestMalformedBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// corrupt returns a copy of b with the u32 at off set to v.
+func corrupt(b []byte, off int, v uint32) []byte {
+	c := bytes.Clone(b)
+	binary.LittleEndian.PutUint32(c[off:], v)
+	return c
 }
 
 func TestBatchReadError(t *testing.T) {
@@ -244,6 +253,27 @@ func TestLogLevels(t *testing.T) {
 	}
 	if want := "[0:d 1 1:i x 2:w 3:e boom 1:plain]"; fmt.Sprint(got) != want {
 		t.Errorf("logs %v, want %v", got, want)
+	}
+}
+
+// wasmhost_handlers says which handlers are registered, whatever is
+// exported.
+func TestHandlersExport(t *testing.T) {
+	setup(t, nil)
+	steps := []struct {
+		do   func()
+		want int32
+	}{
+		{func() {}, 0},
+		{func() { OnRecord(func(*Record) error { return nil }) }, abi.HandlesBatches},
+		{func() { OnTick(func(time.Time) error { return nil }) }, abi.HandlesBatches | abi.HandlesTicks},
+		{func() { OnRecord(nil) }, abi.HandlesTicks},
+	}
+	for i, s := range steps {
+		s.do()
+		if got := handlers(); got != s.want {
+			t.Errorf("step %d: handlers() = %b, want %b", i, got, s.want)
+		}
 	}
 }
 

@@ -16,7 +16,7 @@ func setup(t testing.TB, cfg map[string]string) *stubHost {
 	t.Helper()
 	reset := func() {
 		recordHandler, tickHandler = nil, nil
-		batch.buf, batch.rec, batch.headers = nil, Record{}, nil
+		batch.buf, batch.rec = nil, Record{}
 		out = produceBuffer{}
 		installStub(nil)
 	}
@@ -53,7 +53,7 @@ func (h *stubHost) only(fn string) []stubCall {
 func (h *stubHost) entries() []entry {
 	var es []entry
 	for _, c := range h.only(abi.FuncProduce) {
-		es = append(es, decodeEntries(c.Buf)...)
+		es = append(es, c.Outputs...)
 	}
 	return es
 }

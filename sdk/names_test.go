@@ -29,7 +29,7 @@ func TestWasip1NamesMatchABI(t *testing.T) {
 	slices.Sort(imports)
 	slices.Sort(exports)
 	wantImports := []string{abi.FuncBatchRead, abi.FuncConfigRead, abi.FuncLog, abi.FuncProduce, abi.FuncRecordFail}
-	wantExports := []string{abi.ExportABIVersion, abi.ExportOnBatch, abi.ExportOnTick}
+	wantExports := []string{abi.ExportABIVersion, abi.ExportHandlers, abi.ExportOnBatch, abi.ExportOnTick}
 	slices.Sort(wantImports)
 	slices.Sort(wantExports)
 	if !slices.Equal(imports, wantImports) {

@@ -22,43 +22,40 @@ var call struct {
 // out is the produce buffer, reused from call to call.
 var out produceBuffer
 
-// produceBuffer is a u32 count then entries. It only grows.
+// produceBuffer is the records produced in the call, not yet handed to the
+// host.
 type produceBuffer struct {
-	buf     []byte
-	n       uint32
+	abi.OutputWriter
 	flushes int // how many times it was handed to the host
 }
 
 // mark is a position in a produceBuffer to discard back to.
 type mark struct {
-	len, n  int
+	at      abi.OutputMark
 	flushes int
 }
 
-func (o *produceBuffer) mark() mark { return mark{len(o.buf), int(o.n), o.flushes} }
+func (o *produceBuffer) mark() mark { return mark{o.Mark(), o.flushes} }
 
 // discardSince drops the entries added since m: those of a record that
 // failed. If the buffer was flushed since, everything in it is newer than m;
 // entries already handed over are the host's to discard.
 func (o *produceBuffer) discardSince(m mark) {
 	if o.flushes != m.flushes {
-		o.reset()
+		o.Clear()
 		return
 	}
-	o.buf, o.n = o.buf[:m.len], uint32(m.n)
-}
-
-func (o *produceBuffer) reset() {
-	o.buf = abi.AppendCount(o.buf[:0], 0)
-	o.n = 0
+	o.DiscardSince(m.at)
 }
 
 var errNoCall = errors.New("sdk: Produce called outside a handler")
 
 // Produce produces a record to topic, partitioned by key, with the timestamp
 // of the input record being handled (or the tick's time in a tick handler).
-// The bytes are copied: the caller may reuse key, value and headers at once.
-// Call it only from a handler, on the handler's goroutine.
+// The bytes are copied, so the caller may reuse its buffers at once, except
+// bytes of the batch being handled, which are referenced (see the package
+// doc: do not change a record's bytes after producing them). Call it only
+// from a handler, on the handler's goroutine.
 //
 // Records are collected in one buffer and handed to the host when the handler
 // call ends, or earlier once the buffer passes 1 MiB. The host checks each
@@ -98,9 +95,8 @@ func produce(r *Record) error {
 	if !call.active || call.status < 0 {
 		return produceRefused()
 	}
-	out.buf = abi.AppendOutput(out.buf, call.input, r)
-	out.n++
-	if len(out.buf) >= flushSize {
+	out.Add(call.input, r)
+	if out.Size() >= flushSize {
 		if st := flush(); st < 0 {
 			return produceError(st)
 		}
@@ -122,18 +118,19 @@ func produceError(st int32) error {
 	return errors.New("sdk: the host refused produced records: " + statusString(st))
 }
 
-// begin starts an export call.
-func begin(input uint32, timestamp int64) {
+// begin starts an export call. batchData is the data area of the batch
+// being handled, nil in a tick: what the handler produces from it is
+// referenced, not copied.
+func begin(input uint32, timestamp int64, batchData []byte) {
 	call.active, call.input, call.timestamp, call.status = true, input, timestamp, abi.StatusOK
-	out.reset()
+	out.Reset(batchData)
 }
 
 // flush hands the produce buffer to the host. A negative status is logged and
 // kept: it fails the call.
 func flush() int32 {
-	abi.SetCount(out.buf, out.n)
-	st := hostProduce(out.buf)
-	out.reset()
+	st := hostProduce(out.Descriptors(), out.Data())
+	out.Clear()
 	out.flushes++
 	if st < 0 {
 		sdkLog("produce returned " + statusString(st))
@@ -145,7 +142,7 @@ func flush() int32 {
 // finish ends an export call: it flushes what is left and returns the call's
 // status.
 func finish() int32 {
-	if call.status >= 0 && out.n > 0 {
+	if call.status >= 0 && out.Len() > 0 {
 		flush()
 	}
 	st := call.status
@@ -156,5 +153,5 @@ func finish() int32 {
 // abort ends an export call without handing over what is left.
 func abort() {
 	call.active, call.input, call.timestamp, call.status = false, abi.NoInput, 0, abi.StatusOK
-	out.reset()
+	out.Reset(nil)
 }

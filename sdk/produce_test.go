@@ -49,6 +49,54 @@ func TestProduceCopies(t *testing.T) {
 	}
 }
 
+// What a handler produces from its input record is referenced, not copied:
+// the call's data area holds neither the key nor the value. A record changed
+// in place before it is produced is produced as changed, and a part of an
+// input byte string, or one from another record of the batch, is referenced
+// too.
+func TestProduceReferencesInput(t *testing.T) {
+	h := setup(t, nil)
+	var first *Record
+	OnRecord(func(r *Record) error {
+		if first == nil {
+			c := *r
+			first = &c
+		}
+		r.Value[0] = 'X'
+		if err := Produce("out", r.Key, r.Value, Header{Key: "h", Value: r.Value[1:3]}); err != nil {
+			return err
+		}
+		return Produce("out", nil, first.Key) // record 0's key, still in the batch
+	})
+	recs := records(2)
+	h.run(recs)
+	es := h.entries()
+	if len(es) != 4 {
+		t.Fatalf("%d entries", len(es))
+	}
+	for i, e := range es {
+		if i%2 == 1 {
+			if string(e.rec.Value) != "k0" {
+				t.Errorf("entry %d: value %q, want record 0's key", i, e.rec.Value)
+			}
+			continue
+		}
+		want := append([]byte{'X'}, recs[i/2].Value[1:]...)
+		if !bytes.Equal(e.rec.Value, want) || !bytes.Equal(e.rec.Key, recs[i/2].Key) {
+			t.Errorf("entry %d: key %q value %q", i, e.rec.Key, e.rec.Value)
+		}
+		if len(e.rec.Headers) != 1 || string(e.rec.Headers[0].Value) != "vv" {
+			t.Errorf("entry %d: headers %+v", i, e.rec.Headers)
+		}
+	}
+	// Descriptors, the topic once and the header descriptors: no key or
+	// value bytes.
+	ps := h.only(abi.FuncProduce)
+	if size, most := ps[0].Size, 4*abi.OutputDescSize+len("out")+2*abi.HeaderDescSize+len("h")*2; size > most {
+		t.Errorf("produce handed over %d bytes, at most %d without copies", size, most)
+	}
+}
+
 func TestProduceOutsideHandler(t *testing.T) {
 	h := setup(t, nil)
 	if err := Produce("out", nil, nil); err == nil {
@@ -86,7 +134,7 @@ func TestEarlyFlush(t *testing.T) {
 	}
 	wantFuncs(t, h, abi.FuncBatchRead, abi.FuncProduce, abi.FuncProduce)
 	ps := h.only(abi.FuncProduce)
-	if n := len(ps[0].Buf); n < flushSize || n > flushSize+len(value)+100 {
+	if n := ps[0].Size; n < flushSize || n > flushSize+len(value)+100 {
 		t.Errorf("early flush of %d bytes", n)
 	}
 	var inputs []uint32

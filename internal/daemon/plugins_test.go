@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +37,25 @@ func newTestPluginSet(t *testing.T) (*pluginSet, *ReloadStats, *bytes.Buffer) {
 	s := newPluginSet(rt, stats, zerolog.New(logs))
 	t.Cleanup(func() { _ = s.close(ctx); _ = rt.Close(ctx) })
 	return s, stats, logs
+}
+
+// A plugin used for what it has no handler for is refused when it loads,
+// naming the config entry: a record-only plugin as a source, a source as a
+// pipeline's plugin.
+func TestEnsureRefusesAPluginWithoutTheHandler(t *testing.T) {
+	s, _, _ := newTestPluginSet(t)
+	ctx := context.Background()
+	printP := host.LoadOptions{Name: "print", Path: testutil.BuildPlugin(t, "plugins/print")}
+	users := host.LoadOptions{Name: "users", Path: testutil.BuildPlugin(t, "plugins/users")}
+	if err := s.ensure(ctx, "sources[0]", printP, false); err == nil || !strings.Contains(err.Error(), "sources[0].plugin: print") || !strings.Contains(err.Error(), "has no tick handler") {
+		t.Errorf("print as a source: %v", err)
+	}
+	if err := s.ensure(ctx, "pipelines[1]", users, true); err == nil || !strings.Contains(err.Error(), "pipelines[1].plugin: users") || !strings.Contains(err.Error(), "has no record handler") {
+		t.Errorf("users as a pipeline's plugin: %v", err)
+	}
+	if err := s.ensure(ctx, "pipelines[0]", printP, true); err != nil {
+		t.Errorf("print as a pipeline's plugin: %v", err)
+	}
 }
 
 // TestRefreshSwapsOnlyAValidNewVersion walks one plugin file through the

@@ -3,11 +3,14 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -55,7 +58,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		}
 	}
 	out, _, code := runCLI(t, "version")
-	if code != 0 || !strings.Contains(out, "plugin ABI 1") {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("plugin ABI %d", abi.Version)) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 	for _, c := range [][]string{{"--help"}, {"run", "--help"}, {"broker", "--help"}, {"topics", "setup", "--help"}, {"version", "--help"}, {"reload", "--help"}} {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/internal/testutil"
 	"github.com/wasmhost/wasmhost/kafka"
+	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
 // TestMetricsMatchWhatFlowed runs a pipeline whose plugin fails some records
@@ -194,7 +195,7 @@ produce_topics = ["users"]
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		for _, want := range []string{
-			"wasmhost e2e (ABI 1)", "· ready", "PIPELINES", "hostile@" + version, "at-least-once",
+			fmt.Sprintf("wasmhost e2e (ABI %d)", abi.Version), "· ready", "PIPELINES", "hostile@" + version, "at-least-once",
 			"PARTITIONS of copy (group wasmhost-copy)", "SOURCES", "idle", "PLUGIN HISTORY", "loaded",
 			"LATEST ERRORS", "dead-lettered", "hostile: asked to fail",
 		} {

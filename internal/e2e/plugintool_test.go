@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/wasmhost/wasmhost/internal/testutil"
+	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
 // TestExamplesPassTheirReadmeTest builds every example with `wasmhost plugin
@@ -135,7 +137,7 @@ func TestScaffoldedPluginsPassTheirOwnTest(t *testing.T) {
 			}
 
 			out, stderr, code = runCLIIn(t, dir, "plugin", "inspect", name+".wasm")
-			if code != 0 || !regexp.MustCompile(`(?m)^abi +version 1 `).MatchString(out) || !strings.Contains(out, "ok: the host would load this plugin") {
+			if code != 0 || !regexp.MustCompile(fmt.Sprintf(`(?m)^abi +version %d `, abi.Version)).MatchString(out) || !strings.Contains(out, "ok: the host would load this plugin") {
 				t.Fatalf("plugin inspect: exit %d\n%s%s", code, out, stderr)
 			}
 		})

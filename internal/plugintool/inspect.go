@@ -22,8 +22,9 @@ func FormatInspection(w io.Writer, in *host.Inspection) error {
 	} else {
 		fmt.Fprintf(tw, "abi\tnot known: the plugin was not run\n")
 	}
-	// The Go SDK exports both handlers and answers NoHandler for the one
-	// that was not registered, so this says what is exported, not used.
+	// What the plugin handles: its handler exports, narrowed by what its
+	// wasmhost_handlers export says (the Go SDK exports both handlers
+	// whatever the plugin registered).
 	var handlers []string
 	if in.HandlesBatches() {
 		handlers = append(handlers, abi.ExportOnBatch+" (records)")

@@ -3,7 +3,7 @@ package abi
 // Version is the ABI version this package describes. A guest declares the
 // version it was built for through [ExportABIVersion]; the host refuses any
 // other.
-const Version = 1
+const Version = 2
 
 // ModuleName is the import module of every host function.
 const ModuleName = "wasmhost"
@@ -20,6 +20,13 @@ const (
 	// ExportOnTick: (now_unix_ms i64) -> i32 status. Called at the source's
 	// interval; records it produces use [NoInput] as their input index.
 	ExportOnTick = "wasmhost_on_tick"
+	// ExportHandlers: () -> i32. Optional. Returns the handlers the guest
+	// has, as [HandlesBatches] | [HandlesTicks], once initialized. A guest
+	// whose exports are fixed whatever it registers (the Go SDK exports
+	// both handlers) declares here which it really has, so that the host
+	// refuses a plugin used for what it cannot do when it loads it, not
+	// at its first call. Without it, the handler exports are the truth.
+	ExportHandlers = "wasmhost_handlers"
 	// ExportInitialize is the WASI reactor initializer; the host runs it once
 	// per instance, before anything else, when it is exported.
 	ExportInitialize = "_initialize"
@@ -35,13 +42,16 @@ const (
 	// status: [StatusNoBatch] outside ExportOnBatch, [StatusBufferTooSmall]
 	// when len is shorter than the batch.
 	FuncBatchRead = "batch_read"
-	// FuncProduce: (ptr, len) -> i32. Hands the host a produce buffer (see the
-	// package doc). The host checks every entry before it keeps any; an entry
+	// FuncProduce: (descs_ptr, descs_len, data_ptr, data_len) -> i32. Hands
+	// the host produced records: an array of produce descriptors and the data
+	// area their refs index (see the package doc); descs_len is a multiple
+	// of [OutputDescSize]. The host checks every entry before it keeps any; an entry
 	// it refuses (a topic the plugin may not write to, a record over the size
 	// limit) fails the input record it derives from (or the whole call, for
 	// an entry with [NoInput]) and the rest are kept: the call still returns
-	// [StatusOK]. A negative status means the whole buffer was refused
-	// (malformed, an input index out of range, over the per-call limits).
+	// [StatusOK]. A negative status means the whole call's records were
+	// refused (malformed, an input index out of range, over the per-call
+	// limits).
 	FuncProduce = "produce"
 	// FuncRecordFail: (index, msg_ptr, msg_len) -> i32. Marks input record
 	// `index` of the current batch as failed, with a reason. The host applies
@@ -53,6 +63,12 @@ const (
 	// encoded config (see [AppendConfig]) and, if cap is large enough, writes
 	// it to [ptr, ptr+cap). Call with cap 0 to learn the size.
 	FuncConfigRead = "config_read"
+)
+
+// Bits of what [ExportHandlers] returns.
+const (
+	HandlesBatches int32 = 1 << 0 // ExportOnBatch handles records
+	HandlesTicks   int32 = 1 << 1 // ExportOnTick handles ticks
 )
 
 // NoInput is the input index of a produced record that derives from no input

@@ -65,9 +65,9 @@ type entry struct {
 	rec   Record
 }
 
-func decodeOutput(b []byte) ([]entry, error) {
+func decodeOutput(descs, data, batch []byte) ([]entry, error) {
 	var r OutputReader
-	if err := r.Reset(b); err != nil {
+	if err := r.Reset(descs, data, batch); err != nil {
 		return nil, err
 	}
 	var rec Record
@@ -104,7 +104,7 @@ func sampleRecords() []Record {
 	}
 }
 
-func TestBatchRoundTrip(t *testing.T) {
+func manyRecords() []Record {
 	many := make([]Record, 1000)
 	for i := range many {
 		many[i] = Record{Topic: fmt.Sprintf("t%d", i%3), Partition: int32(i % 7), Offset: int64(i),
@@ -113,6 +113,10 @@ func TestBatchRoundTrip(t *testing.T) {
 			many[i].Headers = []Header{{Key: "i", Value: []byte(fmt.Sprint(i))}}
 		}
 	}
+	return many
+}
+
+func TestBatchRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		recs []Record
@@ -121,16 +125,20 @@ func TestBatchRoundTrip(t *testing.T) {
 		{"one minimal", []Record{{}}},
 		{"minimal records", make([]Record, 10)},
 		{"samples", sampleRecords()},
-		{"many", many},
+		{"many", manyRecords()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := AppendBatch(nil, tc.recs)
-			want := 4
+			var w BatchWriter
 			for i := range tc.recs {
-				want += EncodedSize(&tc.recs[i])
+				w.Add(&tc.recs[i])
 			}
-			if len(b) != want {
-				t.Fatalf("encoded %d bytes, EncodedSize sums to %d", len(b), want)
+			b := w.AppendTo(nil)
+			if len(b) != w.Size() || !bytes.Equal(b, AppendBatch(nil, tc.recs)) {
+				t.Fatalf("AppendTo gave %d bytes, Size says %d; AppendBatch agrees: %v", len(b), w.Size(), bytes.Equal(b, AppendBatch(nil, tc.recs)))
+			}
+			head, descs, data := w.Parts()
+			if len(head) != BatchHeaderSize || len(descs) != RecordDescSize*len(tc.recs) || !bytes.Equal(data, w.Data()) {
+				t.Fatalf("parts of %d, %d and %d bytes", len(head), len(descs), len(data))
 			}
 			got, err := decodeBatch(b)
 			if err != nil {
@@ -143,9 +151,19 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 }
 
+// A batch on one topic holds its name once.
+func TestBatchWriterWritesATopicOnce(t *testing.T) {
+	recs := make([]Record, 50)
+	for i := range recs {
+		recs[i].Topic = "a-long-topic-name"
+	}
+	if n := bytes.Count(AppendBatch(nil, recs), []byte("a-long-topic-name")); n != 1 {
+		t.Errorf("the topic is written %d times", n)
+	}
+}
+
 func TestBatchNullAndEmptyStayDistinct(t *testing.T) {
-	b := AppendBatch(nil, sampleRecords())
-	got, err := decodeBatch(b)
+	got, err := decodeBatch(AppendBatch(nil, sampleRecords()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +183,7 @@ func TestBatchReaderAliasesAndReuses(t *testing.T) {
 	recs := []Record{
 		{Topic: "users", Key: []byte("a"), Headers: []Header{{Key: "h", Value: []byte("1")}}},
 		{Topic: "users", Key: []byte("b"), Headers: []Header{{Key: "h", Value: []byte("2")}}},
+		{Topic: "users", Key: []byte("c")},
 	}
 	b := AppendBatch(nil, recs)
 	var r BatchReader
@@ -176,9 +195,10 @@ func TestBatchReaderAliasesAndReuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	topic, hkey, hdrs := unsafe.StringData(rec.Topic), unsafe.StringData(rec.Headers[0].Key), &rec.Headers[0]
-	// Key aliases the buffer but cannot be appended into it.
-	if &rec.Key[0] != &b[bytes.Index(b, []byte("a"))] || cap(rec.Key) != len(rec.Key) {
-		t.Error("Key does not alias the buffer with a clipped capacity")
+	// Key aliases the buffer but cannot be appended into it; nor can the
+	// headers slice be appended into the reader's.
+	if &rec.Key[0] != &b[bytes.Index(b, []byte("a"))] || cap(rec.Key) != len(rec.Key) || cap(rec.Headers) != len(rec.Headers) {
+		t.Error("Key or Headers do not alias with a clipped capacity")
 	}
 	if err := r.Next(&rec); err != nil {
 		t.Fatal(err)
@@ -189,27 +209,50 @@ func TestBatchReaderAliasesAndReuses(t *testing.T) {
 	if string(rec.Key) != "b" || string(rec.Headers[0].Value) != "2" {
 		t.Errorf("second record decoded as %+v", rec)
 	}
+	if err := r.Next(&rec); err != nil || rec.Headers != nil {
+		t.Fatalf("third record: %v, headers %v", err, rec.Headers)
+	}
 	for range 2 {
 		if err := r.Next(&rec); err != io.EOF {
 			t.Fatalf("after the last record: %v, want io.EOF", err)
 		}
 	}
+	// A new batch on the same topic keeps the string; one on another
+	// topic does not.
+	if err := r.Reset(b); err != nil || r.Next(&rec) != nil || unsafe.StringData(rec.Topic) != topic {
+		t.Error("the topic string was not kept across batches")
+	}
+	if err := r.Reset(AppendBatch(nil, []Record{{Topic: "other"}})); err != nil || r.Next(&rec) != nil || rec.Topic != "other" {
+		t.Errorf("another topic decoded as %q", rec.Topic)
+	}
 }
 
-func TestOutputRoundTrip(t *testing.T) {
-	recs := sampleRecords()
-	b := AppendCount(nil, 0)
+// outputs writes recs with w, each from input i (NoInput for odd i), and
+// returns what the reader should give back.
+func outputs(w *OutputWriter, recs []Record) []entry {
 	var want []entry
 	for i := range recs {
 		in := uint32(i)
 		if i%2 == 1 {
 			in = NoInput
 		}
-		b = AppendOutput(b, in, &recs[i])
-		want = append(want, entry{in, cloneRecord(&recs[i])})
+		w.Add(in, &recs[i])
+		c := cloneRecord(&recs[i])
+		c.Offset = 0
+		want = append(want, entry{in, c})
 	}
-	SetCount(b, uint32(len(recs)))
-	got, err := decodeOutput(b)
+	return want
+}
+
+func TestOutputRoundTrip(t *testing.T) {
+	recs := append(sampleRecords(), manyRecords()...)
+	var w OutputWriter
+	w.Reset(nil)
+	want := outputs(&w, recs)
+	if w.Len() != len(recs) || len(w.Descriptors()) != len(recs)*OutputDescSize || w.Size() != len(w.Descriptors())+len(w.Data()) {
+		t.Fatalf("Len %d, %d descriptor bytes, Size %d", w.Len(), len(w.Descriptors()), w.Size())
+	}
+	got, err := decodeOutput(w.Descriptors(), w.Data(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,14 +262,104 @@ func TestOutputRoundTrip(t *testing.T) {
 	if got[1].input != 0xffffffff {
 		t.Errorf("NoInput decoded as %#x", got[1].input)
 	}
+}
 
-	// Minimal entries: an entry is at least 40 bytes.
-	b = AppendCount(nil, 3)
-	for range 3 {
-		b = AppendOutput(b, NoInput, &Record{})
+// Producing what a batch holds references it: nothing is copied, and the
+// reader resolves the references against the batch it is given.
+func TestOutputReferencesTheBatch(t *testing.T) {
+	recs := append(sampleRecords(), manyRecords()...)
+	batch := AppendBatch(nil, recs)
+	var r BatchReader
+	if err := r.Reset(batch); err != nil {
+		t.Fatal(err)
 	}
-	if got, err := decodeOutput(b); err != nil || len(got) != 3 {
-		t.Fatalf("minimal entries: %v, %d entries", err, len(got))
+	var w OutputWriter
+	w.Reset(r.Data())
+	var want []entry
+	var rec Record
+	for i := 0; r.Next(&rec) == nil; i++ {
+		// Produce the record to its own topic (in the batch too), and a
+		// part of its value.
+		w.Add(uint32(i), &rec)
+		part := Record{Topic: rec.Topic, Value: rec.Value[len(rec.Value)/2:], Headers: rec.Headers}
+		w.Add(uint32(i), &part)
+		c := cloneRecord(&rec)
+		c.Offset = 0
+		want = append(want, entry{uint32(i), c}, entry{uint32(i), cloneRecord(&part)})
+	}
+	// The data area holds header descriptors and topics (the reader's
+	// strings are not in the batch), no keys or values.
+	most := 0
+	for i := range recs {
+		most += 2 * (len(recs[i].Headers)*HeaderDescSize + len(recs[i].Topic))
+	}
+	if len(w.Data()) > most {
+		t.Errorf("data area of %d bytes, more than the %d of header descriptors and topics: values were copied", len(w.Data()), most)
+	}
+	got, err := decodeOutput(w.Descriptors(), w.Data(), r.Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("references resolve to other records")
+	}
+	// Without the batch, the references do not resolve.
+	if _, err := decodeOutput(w.Descriptors(), w.Data(), nil); !isMalformed(err) {
+		t.Errorf("batch references without a batch: %v", err)
+	}
+}
+
+// Add's fast path and the general one write the same bytes.
+func TestOutputFastPathMatchesGeneral(t *testing.T) {
+	recs := append(sampleRecords(), manyRecords()...)
+	batch := AppendBatch(nil, recs)
+	var r BatchReader
+	if err := r.Reset(batch); err != nil {
+		t.Fatal(err)
+	}
+	var fast, general OutputWriter
+	fast.Reset(r.Data())
+	general.Reset(r.Data())
+	var rec Record
+	for i := 0; r.Next(&rec) == nil; i++ {
+		out := Record{Topic: "to", Partition: int32(i), Timestamp: rec.Timestamp, Key: rec.Key, Value: rec.Value}
+		fast.Add(uint32(i), &out)
+		general.add(uint32(i), &out)
+		if i%7 == 0 { // a copied value in between
+			out.Value = []byte("copied")
+			fast.Add(uint32(i), &out)
+			general.add(uint32(i), &out)
+		}
+	}
+	if !bytes.Equal(fast.Descriptors(), general.Descriptors()) || !bytes.Equal(fast.Data(), general.Data()) {
+		t.Fatal("Add and add wrote different bytes")
+	}
+}
+
+// Reuses its buffers; a mark discards what came after it, the topic it
+// wrote included; Clear keeps the batch.
+func TestOutputMarkAndClear(t *testing.T) {
+	var w OutputWriter
+	w.Reset(nil)
+	w.Add(0, &Record{Topic: "a", Value: []byte("1")})
+	m := w.Mark()
+	w.Add(1, &Record{Topic: "b", Value: []byte("2")})
+	w.Add(1, &Record{Topic: "b", Value: []byte("3")})
+	w.DiscardSince(m)
+	w.Add(2, &Record{Topic: "b", Value: []byte("4")})
+	got, err := decodeOutput(w.Descriptors(), w.Data(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1].input != 2 || got[1].rec.Topic != "b" || string(got[1].rec.Value) != "4" {
+		t.Fatalf("after discarding: %+v", got)
+	}
+	batch := []byte("xyz")
+	w.Reset(batch)
+	w.Clear()
+	w.Add(0, &Record{Topic: "t", Value: batch[1:]})
+	if len(w.Data()) != 1 || w.Len() != 1 {
+		t.Errorf("after Clear: %d data bytes, %d records; the batch was forgotten", len(w.Data()), w.Len())
 	}
 }
 
@@ -254,8 +387,8 @@ func TestConfigRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRecordBytes pins the encoding byte for byte; docs/abi.md shows the same
-// bytes as its worked example.
+// TestRecordBytes pins the encodings byte for byte; docs/abi.md shows the
+// same bytes as its worked example.
 func TestRecordBytes(t *testing.T) {
 	r := Record{
 		Topic: "users", Partition: 3, Offset: 17, Timestamp: 1700000000000,
@@ -264,66 +397,76 @@ func TestRecordBytes(t *testing.T) {
 	}
 	got := AppendBatch(nil, []Record{r})
 	want := "" +
-		"01000000" + // record count 1
-		"03000000" + // partition 3
+		"01000000" + "00000000" + // record count 1, reserved
+		// record descriptor
+		"03000000" + "01000000" + // partition 3, 1 header
 		"1100000000000000" + // offset 17
 		"0068e5cf8b010000" + // timestamp 1700000000000 (0x18bcfe56800)
-		"05000000" + "7573657273" + // topic "users"
-		"02000000" + "3432" + // key "42"
-		"07000000" + "7b226e223a317d" + // value {"n":1}
-		"01000000" + // header count 1
-		"01000000" + "68" + // header key "h"
-		"ffffffff" // header value null
+		"00000000" + "05000000" + // topic at 0, 5 bytes
+		"05000000" + "02000000" + // key at 5, 2 bytes
+		"07000000" + "07000000" + // value at 7, 7 bytes
+		"0e000000" + "00000000" + // header descriptors at 14, reserved
+		// data area
+		"7573657273" + "3432" + "7b226e223a317d" + // users 42 {"n":1}
+		"1e000000" + "01000000" + "00000000" + "ffffffff" + // header key at 30, 1 byte; value null
+		"68" // h
 	if fmt.Sprintf("%x", got) != want {
-		t.Fatalf("encoding:\n got %x\nwant %s", got, want)
+		t.Fatalf("batch encoding:\n got %x\nwant %s", got, want)
 	}
-	out := AppendOutput(AppendCount(nil, 1), NoInput, &Record{Topic: "t", Partition: -1, Value: []byte("v")})
-	wantOut := "01000000" + "ffffffff" + "ffffffff" + "0000000000000000" + "0000000000000000" +
-		"01000000" + "74" + "ffffffff" + "01000000" + "76" + "00000000"
-	if fmt.Sprintf("%x", out) != wantOut {
-		t.Fatalf("output encoding:\n got %x\nwant %s", out, wantOut)
+
+	var rd BatchReader
+	var in Record
+	if rd.Reset(got) != nil || rd.Next(&in) != nil {
+		t.Fatal("the batch does not decode")
+	}
+	var w OutputWriter
+	w.Reset(rd.Data())
+	w.Add(0, &Record{Topic: "t", Partition: -1, Timestamp: 5, Key: in.Key, Value: []byte("v")})
+	wantDescs := "" +
+		"00000000" + "ffffffff" + // input 0, partition -1
+		"0500000000000000" + // timestamp 5
+		"00000000" + "01000000" + // topic at 0 of the data area, 1 byte
+		"05000080" + "02000000" + // key at 5 of the batch's data area (bit 31 set), 2 bytes
+		"01000000" + "01000000" + // value at 1 of the data area, 1 byte
+		"00000000" + "00000000" // no headers
+	if fmt.Sprintf("%x", w.Descriptors()) != wantDescs || string(w.Data()) != "tv" {
+		t.Fatalf("produce encoding:\n got %x and %q\nwant %s and \"tv\"", w.Descriptors(), w.Data(), wantDescs)
 	}
 }
 
 func TestAllocs(t *testing.T) {
 	recs := benchRecords(256, 100)
-	buf := AppendBatch(nil, recs)
+	var bw BatchWriter
+	var buf []byte
 	var r BatchReader
+	var w OutputWriter
+	var or OutputReader
 	var rec Record
 	n := testing.AllocsPerRun(100, func() {
-		buf = AppendBatch(buf[:0], recs)
+		bw.Reset()
+		for i := range recs {
+			bw.Add(&recs[i])
+		}
+		buf = bw.AppendTo(buf[:0])
 		if err := r.Reset(buf); err != nil {
 			t.Fatal(err)
 		}
-		for r.Next(&rec) == nil {
+		w.Reset(r.Data())
+		for i := 0; r.Next(&rec) == nil; i++ {
+			w.Add(uint32(i), &rec)
+		}
+		if err := or.Reset(w.Descriptors(), w.Data(), r.Data()); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := or.Next(&rec); err != nil {
+				break
+			}
 		}
 	})
 	if n != 0 {
-		t.Errorf("encode+decode of a batch: %v allocs, want 0", n)
+		t.Errorf("a batch through both encodings: %v allocs, want 0", n)
 	}
 }
 
 func isMalformed(err error) bool { return errors.Is(err, ErrMalformed) }
-
-// TestSameComparesEveryByte checks the word-at-a-time comparison the
-// decoders use to reuse topic and header-key strings, at every length
-// around its 4- and 8-byte steps and with a difference at every position.
-func TestSameComparesEveryByte(t *testing.T) {
-	for n := 0; n <= 40; n++ {
-		s := strings.Repeat("x", n)
-		b := []byte(s)
-		if !same(b, s) {
-			t.Fatalf("length %d: equal bytes reported different", n)
-		}
-		if same(b, s+"y") || same(append(b, 'y'), s) {
-			t.Fatalf("length %d: different lengths reported equal", n)
-		}
-		for i := range n {
-			c := []byte(s)
-			c[i] = 'y'
-			if same(c, s) {
-				t.Fatalf("length %d: a difference at byte %d was missed", n, i)
-			}
-		}
-	}
-}

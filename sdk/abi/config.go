@@ -32,8 +32,8 @@ func DecodeConfig(b []byte) (map[string]string, error) {
 	}
 	cfg := make(map[string]string, n)
 	for i := uint32(0); i < n; i++ {
-		k := d.str("", "config key")
-		v := d.str("", "config value")
+		k := d.str("config key")
+		v := d.str("config value")
 		if d.err != nil {
 			return nil, d.err
 		}

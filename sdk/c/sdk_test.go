@@ -57,7 +57,7 @@ func batch(values ...string) *host.Batch {
 func TestCSDKRecordHandling(t *testing.T) {
 	var logs strings.Builder
 	inst := instance(t, map[string]string{"k": "v"}, &logs)
-	res, err := inst.HandleBatch(context.Background(), batch("echo", "produce-then-fail", "big", "big-then-fail", "record", "config", "log", "nulls"))
+	res, err := inst.HandleBatch(context.Background(), batch("echo", "produce-then-fail", "big", "big-then-fail", "record", "config", "log", "nulls", "inplace", "topics"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +98,14 @@ func TestCSDKRecordHandling(t *testing.T) {
 		{4, "out", -1, 5, "k4", "record", false, false, 3},
 		{5, "out", -1, 1700000000005, "nokey unset", "v", false, false, 0},
 		{7, "out", -1, 1700000000007, "", "", true, false, 0},
+		// The batch's bytes are referenced, not copied: changed after
+		// producing, they are produced changed.
+		{8, "out", -1, 1700000000008, "k8", "InPlace", false, false, 0},
+		{8, "in", 1, 1700000000008, "k8", "Place", false, false, 1},
+		// The topic is read from the buffer at each call, not cached by address.
+		{9, "t0", -1, 1700000000009, "", "t0", true, false, 0},
+		{9, "t1", -1, 1700000000009, "", "t1", true, false, 0},
+		{9, "t2", -1, 1700000000009, "", "t2", true, false, 0},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("outputs:\n%+v\nwant:\n%+v", got, want)
@@ -110,6 +118,9 @@ func TestCSDKRecordHandling(t *testing.T) {
 	echo := res.Outputs[0].Record.Headers
 	if echo[0].Key != "h" || string(echo[0].Value) != "v" || echo[1].Value != nil || echo[2].Value == nil || len(echo[2].Value) != 0 {
 		t.Errorf("echoed headers lost null or empty: %+v", echo)
+	}
+	if h := res.Outputs[9].Record.Headers; h[0].Key != "h" || string(h[0].Value) != "Place" {
+		t.Errorf("a header made of part of the batch = %+v, want h: Place", h)
 	}
 	if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), strings.Repeat("L", 2000)+`"`) {
 		t.Errorf("the 2000-byte log line is missing or cut:\n%.300s", logs.String())

@@ -1,5 +1,5 @@
 /*
- * wasmhost.h - the wasmhost plugin SDK for C, ABI version 1.
+ * wasmhost.h - the wasmhost plugin SDK for C, ABI version 2.
  *
  * One header. In exactly one .c file of the plugin, define
  * WASMHOST_IMPLEMENTATION before including it; other files include it plainly.
@@ -22,17 +22,25 @@
  *
  * Memory: a wh_record and every wh_bytes in it point into the SDK's batch
  * buffer and are valid only until the handler returns; copy what you keep.
- * wh_produce copies its arguments before it returns. Strings from wh_config
- * live as long as the instance. The SDK allocates with malloc and reuses its
- * buffers from call to call.
+ * wh_produce copies what it is given before it returns, so you may reuse
+ * your own buffers at once, with one exception that makes passing records
+ * on cheap: bytes that lie in the batch buffer (a record's topic, key, value,
+ * header keys and values, or any part of them) are not copied but
+ * referenced, and the host reads them when the produced records are handed
+ * over (see below). The batch's bytes are const: a change made to them in
+ * place through a cast shows in what references them, even in a record
+ * produced before the change that was not handed over yet. Strings from
+ * wh_config live as long as the instance. The SDK allocates with malloc and
+ * reuses its buffers from call to call.
  *
  * Semantics match the Go SDK: a handler that returns a reason fails its
  * record alone, and what that record produced is discarded; the host then
  * applies the pipeline's failure policy to it. Produced records are handed to
- * the host when the call ends (or once the buffer passes 1 MiB); the host may
- * refuse one (a topic not in produce_topics, a record over the size limit),
- * which fails the record it derives from. Trapping (abort, out of bounds)
- * makes the host throw the instance away. docs/abi.md is the full contract.
+ * the host when the call ends (or once 1 MiB of them is pending); the host
+ * may refuse one (a topic not in produce_topics, a record over the size
+ * limit), which fails the record it derives from. Trapping (abort, out of
+ * bounds) makes the host throw the instance away. docs/abi.md is the full
+ * contract, and the implementation below is a short reference for it.
  */
 #ifndef WASMHOST_H
 #define WASMHOST_H
@@ -47,7 +55,7 @@ extern "C" {
 #endif
 
 /* The ABI version this header speaks; the plugin exports it. */
-#define WH_ABI_VERSION 1
+#define WH_ABI_VERSION 2
 
 /* Status codes returned by host functions and by the exports. */
 enum {
@@ -107,9 +115,12 @@ typedef const char *(*wh_tick_fn)(int64_t now_ms);
 /* The null byte string. */
 #define WH_NULL ((wh_bytes){NULL, -1})
 
+/* wh_str and wh_eq are always inlined: given a literal, strlen folds to a
+ * constant, and in a sandboxed guest a call costs more than either helper. */
+
 /* A byte string viewing a NUL-terminated string (without the NUL); NULL
  * gives the null byte string. */
-static inline wh_bytes wh_str(const char *s) {
+static inline __attribute__((always_inline)) wh_bytes wh_str(const char *s) {
 	if (s == NULL) return WH_NULL;
 	return (wh_bytes){(const uint8_t *)s, (int32_t)strlen(s)};
 }
@@ -122,15 +133,16 @@ static inline wh_bytes wh_mem(const void *p, size_t n) {
 static inline int wh_is_null(wh_bytes b) { return b.len < 0; }
 
 /* Whether b holds exactly the bytes of the NUL-terminated string s. */
-static inline int wh_eq(wh_bytes b, const char *s) {
+static inline __attribute__((always_inline)) int wh_eq(wh_bytes b, const char *s) {
 	size_t n = strlen(s);
 	return b.len >= 0 && (size_t)b.len == n && (n == 0 || memcmp(b.ptr, s, n) == 0);
 }
 
 /* Produce a record to topic, partitioned by key, with the timestamp of the
- * input record being handled (or of the tick). The bytes are copied. Returns
- * WH_OK, or a negative status when called outside a handler or when the host
- * refused a whole produce buffer earlier in the call (which fails the call). */
+ * input record being handled (or of the tick). The bytes are copied, except
+ * bytes of the batch, which are referenced (see Memory above). Returns WH_OK,
+ * or a negative status when called outside a handler or when the host
+ * refused a whole produce call earlier in the call (which fails the call). */
 int32_t wh_produce(const char *topic, wh_bytes key, wh_bytes value, const wh_header *headers, uint32_t header_count);
 
 /* Produce a full record: topic, partition (-1 partitions by key), key,
@@ -170,7 +182,8 @@ int32_t wh_run_tick(int64_t now_ms, wh_tick_fn fn);
 
 /* The host functions (module "wasmhost"), for authors who want the raw ABI. */
 __attribute__((import_module("wasmhost"), import_name("batch_read"))) int32_t wh_host_batch_read(uint8_t *ptr, uint32_t len);
-__attribute__((import_module("wasmhost"), import_name("produce"))) int32_t wh_host_produce(const uint8_t *ptr, uint32_t len);
+__attribute__((import_module("wasmhost"), import_name("produce"))) int32_t wh_host_produce(const uint8_t *descs, uint32_t descs_len,
+                                                                                           const uint8_t *data, uint32_t data_len);
 __attribute__((import_module("wasmhost"), import_name("record_fail"))) int32_t wh_host_record_fail(uint32_t index, const char *msg, uint32_t len);
 __attribute__((import_module("wasmhost"), import_name("log"))) int32_t wh_host_log(int32_t level, const char *msg, uint32_t len);
 __attribute__((import_module("wasmhost"), import_name("config_read"))) int32_t wh_host_config_read(uint8_t *ptr, uint32_t cap);
@@ -184,10 +197,54 @@ __attribute__((import_module("wasmhost"), import_name("config_read"))) int32_t w
 #include <stdio.h>
 #include <stdlib.h>
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "wasmhost.h reads and writes the ABI's little-endian descriptors as C structs: build for wasm32"
+#endif
+
 __attribute__((export_name("wasmhost_abi_version"))) int32_t wh_export_abi_version(void) { return WH_ABI_VERSION; }
 
-/* A produce buffer past this size is handed to the host before the call
- * ends, so a plugin that produces a lot does not grow without bound. */
+/* --- the encoding (docs/abi.md, "Encodings") ---
+ *
+ * A batch is: u32 count | u32 reserved | count record descriptors | data
+ * area. A descriptor gives each byte string as an offset into the data area
+ * and a length, WH__NULL for null. One produce call hands the host an array
+ * of produce descriptors and a data area of its own; their refs index that
+ * data area or, with WH__BATCH_REF set, the batch's, where the guest holds
+ * it. The structs below are the descriptors' exact layout (little-endian, no
+ * padding). They are copied in and out with memcpy, because a header
+ * descriptor may lie at any offset. */
+
+#define WH__NULL 0xffffffffu      /* the length of a null byte string */
+#define WH__BATCH_REF 0x80000000u /* a ref into the batch's data area */
+
+typedef struct { /* an input record */
+	int32_t partition;
+	uint32_t header_count;
+	int64_t offset, timestamp;
+	uint32_t topic_off, topic_len, key_off, key_len, value_off, value_len;
+	uint32_t headers_off, reserved;
+} wh__record_desc;
+
+typedef struct { /* a header, in the batch and in what is produced */
+	uint32_t key_off, key_len, value_off, value_len;
+} wh__header_desc;
+
+typedef struct { /* a produced record */
+	uint32_t input;
+	int32_t partition;
+	int64_t timestamp;
+	uint32_t topic_ref, topic_len, key_ref, key_len, value_ref, value_len;
+	uint32_t headers_off, header_count;
+} wh__produce_desc;
+
+#define WH__BATCH_HEAD 8u
+_Static_assert(sizeof(wh__record_desc) == 56, "record descriptor layout");
+_Static_assert(sizeof(wh__header_desc) == 16, "header descriptor layout");
+_Static_assert(sizeof(wh__produce_desc) == 48, "produce descriptor layout");
+
+/* What is pending past this size (descriptors and data) is handed to the
+ * host before the call ends, so a plugin that produces a lot does not grow
+ * without bound. */
 #define WH__FLUSH_SIZE (1u << 20)
 
 /* A growable byte buffer. */
@@ -212,11 +269,17 @@ static int wh__grow(wh__buf *b, size_t need) {
 
 static struct {
 	wh__buf batch;        /* the input batch, copied from the host */
+	const uint8_t *data;  /* the batch's data area */
+	uint32_t data_len;
 	wh_header *headers;   /* headers of the record being handled */
 	uint32_t headers_cap;
-	wh__buf out;          /* the produce buffer: u32 count, entries */
-	uint32_t out_n;
-	uint32_t flushes;
+
+	wh__buf descs, out;   /* the next produce call: descriptors, data area */
+	uint32_t flushes;     /* produce calls made in this handler call */
+	uint32_t ref_len;     /* bytes of the batch's data area refs may index: 0 in a tick */
+	int has_topic;        /* the last topic produced was copied to out at topic_ref */
+	uint32_t topic_ref, topic_len;
+
 	int active;           /* a handler call is running */
 	uint32_t input;       /* index of the record being handled, or WH_NO_INPUT */
 	int64_t timestamp;    /* given to produced records */
@@ -233,99 +296,116 @@ static void wh__sdk_log(const char *msg) {
 
 /* --- decoding the batch --- */
 
-typedef struct {
-	const uint8_t *p, *end;
-	int ok;
-} wh__dec;
-
-static uint32_t wh__u32(wh__dec *d) {
-	uint32_t v = 0;
-	if (d->end - d->p < 4) {
-		d->ok = 0;
-		return 0;
+/* Sets b to the len bytes at off in the batch's data area, or to null when
+ * nullable and len is WH__NULL; 0 when they do not fit. */
+static int wh__span(uint32_t off, uint32_t len, int nullable, wh_bytes *b) {
+	if (len == WH__NULL && nullable) {
+		*b = WH_NULL;
+		return 1;
 	}
-	memcpy(&v, d->p, 4);
-	d->p += 4;
-	return v;
+	if (off > wh__s.data_len || len > wh__s.data_len - off || len > INT32_MAX) return 0;
+	*b = (wh_bytes){wh__s.data + off, (int32_t)len};
+	return 1;
 }
 
-static uint64_t wh__u64(wh__dec *d) {
-	uint64_t v = 0;
-	if (d->end - d->p < 8) {
-		d->ok = 0;
-		return 0;
+/* Decodes record i of the batch into r. Returns NULL, or the name of the
+ * field that does not fit in the data area. */
+static const char *wh__record(uint32_t i, wh_record *r) {
+	wh__record_desc d;
+	memcpy(&d, wh__s.batch.p + WH__BATCH_HEAD + (size_t)i * sizeof d, sizeof d);
+	r->partition = d.partition;
+	r->offset = d.offset;
+	r->timestamp = d.timestamp;
+	if (!wh__span(d.topic_off, d.topic_len, 0, &r->topic)) return "topic";
+	if (!wh__span(d.key_off, d.key_len, 1, &r->key)) return "key";
+	if (!wh__span(d.value_off, d.value_len, 1, &r->value)) return "value";
+	r->headers = NULL;
+	r->header_count = d.header_count;
+	if (d.header_count == 0) return NULL;
+	if (d.headers_off > wh__s.data_len ||
+	    d.header_count > (wh__s.data_len - d.headers_off) / sizeof(wh__header_desc)) {
+		return "header descriptors";
 	}
-	memcpy(&v, d->p, 8);
-	d->p += 8;
-	return v;
-}
-
-/* A byte string; nullable ones use length -1 (0xffffffff) for null. */
-static wh_bytes wh__bytes(wh__dec *d, int nullable) {
-	uint32_t n = wh__u32(d);
-	if (!d->ok) return WH_NULL;
-	if (n == 0xffffffffu && nullable) return WH_NULL;
-	if (n > 0x7fffffffu || (size_t)(d->end - d->p) < n) {
-		d->ok = 0;
-		return WH_NULL;
-	}
-	wh_bytes b = {d->p, (int32_t)n};
-	d->p += n;
-	return b;
-}
-
-static int wh__record(wh__dec *d, wh_record *r) {
-	r->partition = (int32_t)wh__u32(d);
-	r->offset = (int64_t)wh__u64(d);
-	r->timestamp = (int64_t)wh__u64(d);
-	r->topic = wh__bytes(d, 0);
-	r->key = wh__bytes(d, 1);
-	r->value = wh__bytes(d, 1);
-	uint32_t n = wh__u32(d);
-	/* A header takes at least 8 bytes: more than fit is malformed. */
-	if (!d->ok || n > (size_t)(d->end - d->p) / 8) return 0;
-	if (n > wh__s.headers_cap) {
-		wh_header *h = (wh_header *)realloc(wh__s.headers, n * sizeof *h);
-		if (h == NULL) return 0;
+	if (d.header_count > wh__s.headers_cap) {
+		wh_header *h = (wh_header *)realloc(wh__s.headers, d.header_count * sizeof *h);
+		if (h == NULL) return "headers (out of memory)";
 		wh__s.headers = h;
-		wh__s.headers_cap = n;
+		wh__s.headers_cap = d.header_count;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		wh__s.headers[i].key = wh__bytes(d, 0);
-		wh__s.headers[i].value = wh__bytes(d, 1);
+	for (uint32_t k = 0; k < d.header_count; k++) {
+		wh__header_desc h;
+		memcpy(&h, wh__s.data + d.headers_off + k * sizeof h, sizeof h);
+		if (!wh__span(h.key_off, h.key_len, 0, &wh__s.headers[k].key)) return "header key";
+		if (!wh__span(h.value_off, h.value_len, 1, &wh__s.headers[k].value)) return "header value";
 	}
-	r->headers = n ? wh__s.headers : NULL;
-	r->header_count = n;
-	return d->ok;
+	r->headers = wh__s.headers;
+	return NULL;
 }
 
-/* --- the produce buffer --- */
+/* --- producing --- */
 
 static void wh__out_reset(void) {
-	wh__s.out.len = 4;
-	wh__s.out_n = 0;
-	if (wh__s.out.p) memset(wh__s.out.p, 0, 4);
+	wh__s.descs.len = 0;
+	wh__s.out.len = 0;
+	wh__s.has_topic = 0;
 }
 
-static void wh__put(const void *p, size_t n) {
+/* The ref of the n bytes at p: into the batch's data area when they lie in
+ * it, so nothing is copied; else to a copy appended to out, which has room. */
+static uint32_t wh__ref(const uint8_t *p, uint32_t n) {
+	uintptr_t off = (uintptr_t)p - (uintptr_t)wh__s.data;
+	if (off < wh__s.ref_len && n <= wh__s.ref_len - off) return (uint32_t)off | WH__BATCH_REF;
+	uint32_t ref = (uint32_t)wh__s.out.len;
 	if (n) memcpy(wh__s.out.p + wh__s.out.len, p, n);
 	wh__s.out.len += n;
+	return ref;
 }
 
-static void wh__put_u32(uint32_t v) { wh__put(&v, 4); }
-
-static void wh__put_bytes(wh_bytes b) {
+/* Sets ref and len for b: its ref and length, or 0 and WH__NULL. */
+static void wh__put(wh_bytes b, uint32_t *ref, uint32_t *len) {
 	if (b.len < 0) {
-		wh__put_u32(0xffffffffu);
+		*ref = 0;
+		*len = WH__NULL;
 		return;
 	}
-	wh__put_u32((uint32_t)b.len);
-	wh__put(b.ptr, (size_t)b.len);
+	*ref = wh__ref(b.ptr, (uint32_t)b.len);
+	*len = (uint32_t)b.len;
+}
+
+/* The ref of a topic (never null): the copy made for the record before when
+ * it holds the same bytes, so that records to one topic share one copy. */
+static uint32_t wh__topic(wh_bytes t) {
+	uint32_t n = (uint32_t)t.len;
+	if (wh__s.has_topic && n == wh__s.topic_len && (n == 0 || memcmp(wh__s.out.p + wh__s.topic_ref, t.ptr, n) == 0)) {
+		return wh__s.topic_ref;
+	}
+	uint32_t ref = wh__ref(t.ptr, n);
+	if (!(ref & WH__BATCH_REF)) {
+		wh__s.has_topic = 1;
+		wh__s.topic_ref = ref;
+		wh__s.topic_len = n;
+	}
+	return ref;
+}
+
+/* Appends n header descriptors to out, then what of their bytes is copied,
+ * and returns their offset. out has room. */
+static uint32_t wh__headers(const wh_header *hs, uint32_t n) {
+	uint32_t off = (uint32_t)wh__s.out.len;
+	wh__s.out.len += (size_t)n * sizeof(wh__header_desc);
+	for (uint32_t k = 0; k < n; k++) {
+		wh__header_desc h;
+		wh_bytes key = hs[k].key;
+		if (key.len < 0) key.len = 0; /* a header key is never null */
+		wh__put(key, &h.key_off, &h.key_len);
+		wh__put(hs[k].value, &h.value_off, &h.value_len);
+		memcpy(wh__s.out.p + off + k * sizeof h, &h, sizeof h);
+	}
+	return off;
 }
 
 static int32_t wh__flush(void) {
-	memcpy(wh__s.out.p, &wh__s.out_n, 4);
-	int32_t st = wh_host_produce(wh__s.out.p, (uint32_t)wh__s.out.len);
+	int32_t st = wh_host_produce(wh__s.descs.p, (uint32_t)wh__s.descs.len, wh__s.out.p, (uint32_t)wh__s.out.len);
 	wh__out_reset();
 	wh__s.flushes++;
 	if (st < 0) {
@@ -335,42 +415,36 @@ static int32_t wh__flush(void) {
 	return st;
 }
 
+static uint64_t wh__len(wh_bytes b) { return b.len > 0 ? (uint64_t)b.len : 0; }
+
 static int32_t wh__produce(wh_bytes topic, int32_t partition, int64_t timestamp, wh_bytes key, wh_bytes value,
                            const wh_header *headers, uint32_t header_count) {
 	if (!wh__s.active) return WH_NO_BATCH;
 	if (wh__s.status < 0) return wh__s.status;
-	if (topic.len < 0) topic.len = 0;
-	size_t need = 4 + 4 + 8 + 8 + 4 + (size_t)topic.len + 4 + (size_t)(key.len > 0 ? key.len : 0) + 4 +
-	              (size_t)(value.len > 0 ? value.len : 0) + 4;
-	for (uint32_t i = 0; i < header_count; i++) {
-		need += 8 + (size_t)(headers[i].key.len > 0 ? headers[i].key.len : 0) +
-		        (size_t)(headers[i].value.len > 0 ? headers[i].value.len : 0);
-	}
-	if (wh__s.out.cap == 0) {
-		if (!wh__grow(&wh__s.out, 4)) return wh__s.status = WH_TOO_LARGE;
-		wh__out_reset();
-	}
-	if (!wh__grow(&wh__s.out, wh__s.out.len + need)) {
-		wh__sdk_log("out of memory growing the produce buffer");
+	if (topic.len < 0) topic.len = 0; /* the host refuses a record without a topic */
+	/* Room for the worst case, where every byte string is copied. A ref into
+	 * out has bit 31 clear, so out stays under 2 GiB. */
+	uint64_t need = wh__len(topic) + wh__len(key) + wh__len(value) + (uint64_t)header_count * sizeof(wh__header_desc);
+	for (uint32_t i = 0; i < header_count; i++) need += wh__len(headers[i].key) + wh__len(headers[i].value);
+	if (need > INT32_MAX - wh__s.out.len) {
+		wh__sdk_log("a produced record is over 2 GiB");
 		return wh__s.status = WH_TOO_LARGE;
 	}
-	uint64_t zero = 0;
-	wh__put_u32(wh__s.input);
-	wh__put_u32((uint32_t)partition);
-	wh__put(&zero, 8);
-	wh__put(&timestamp, 8);
-	wh__put_bytes(topic);
-	wh__put_bytes(key);
-	wh__put_bytes(value);
-	wh__put_u32(header_count);
-	for (uint32_t i = 0; i < header_count; i++) {
-		wh_bytes k = headers[i].key;
-		if (k.len < 0) k.len = 0;
-		wh__put_bytes(k);
-		wh__put_bytes(headers[i].value);
+	if (!wh__grow(&wh__s.descs, wh__s.descs.len + sizeof(wh__produce_desc)) ||
+	    !wh__grow(&wh__s.out, wh__s.out.len + (size_t)need)) {
+		wh__sdk_log("out of memory for produced records");
+		return wh__s.status = WH_TOO_LARGE;
 	}
-	wh__s.out_n++;
-	if (wh__s.out.len >= WH__FLUSH_SIZE) {
+	wh__produce_desc d = {.input = wh__s.input, .partition = partition, .timestamp = timestamp};
+	d.topic_ref = wh__topic(topic);
+	d.topic_len = (uint32_t)topic.len;
+	wh__put(key, &d.key_ref, &d.key_len);
+	wh__put(value, &d.value_ref, &d.value_len);
+	if (header_count) d.headers_off = wh__headers(headers, header_count);
+	d.header_count = header_count;
+	memcpy(wh__s.descs.p + wh__s.descs.len, &d, sizeof d);
+	wh__s.descs.len += sizeof d;
+	if (wh__s.descs.len + wh__s.out.len >= WH__FLUSH_SIZE) {
 		int32_t st = wh__flush();
 		if (st < 0) return st;
 	}
@@ -386,61 +460,90 @@ int32_t wh_produce_record(const wh_record *r) {
 	                   r->headers, r->header_count);
 }
 
-static void wh__begin(uint32_t input, int64_t timestamp) {
+/* Starts a handler call. data is the batch's data area, which what is
+ * produced may reference; NULL in a tick. */
+static void wh__begin(uint32_t input, int64_t timestamp, const uint8_t *data, uint32_t data_len) {
 	wh__s.active = 1;
 	wh__s.input = input;
 	wh__s.timestamp = timestamp;
 	wh__s.status = WH_OK;
-	if (wh__s.out.cap) wh__out_reset();
+	wh__s.flushes = 0;
+	wh__s.data = data;
+	wh__s.data_len = data_len;
+	/* A batch ref holds a 31-bit offset: past that, bytes are copied. */
+	wh__s.ref_len = data != NULL && data_len < WH__BATCH_REF ? data_len : 0;
+	wh__out_reset();
 }
 
-static int32_t wh__finish(void) {
-	if (wh__s.status >= 0 && wh__s.out_n > 0) wh__flush();
-	int32_t st = wh__s.status;
+/* Ends a handler call without handing over what is pending. */
+static void wh__abort(void) {
 	wh__s.active = 0;
 	wh__s.input = WH_NO_INPUT;
-	if (wh__s.out.cap) wh__out_reset();
+	wh__s.ref_len = 0;
+	wh__out_reset();
+}
+
+/* Ends a handler call: hands over what is pending and returns the call's
+ * status. */
+static int32_t wh__finish(void) {
+	if (wh__s.status >= 0 && wh__s.descs.len > 0) wh__flush();
+	int32_t st = wh__s.status;
+	wh__abort();
 	return st;
 }
 
 /* --- the exports --- */
 
 int32_t wh_run_batch(int32_t batch_len, int32_t count, wh_record_fn fn) {
-	if (batch_len < 4 || count < 0) return WH_BAD_ENCODING;
+	if (batch_len < (int32_t)WH__BATCH_HEAD || count < 0) {
+		wh_logf(WH_ERROR, "wasmhost c sdk: on_batch called with length %d and count %d", (int)batch_len, (int)count);
+		return WH_BAD_ENCODING;
+	}
 	if (!wh__grow(&wh__s.batch, (size_t)batch_len)) {
 		wh__sdk_log("out of memory for the batch");
 		return WH_TOO_LARGE;
 	}
 	int32_t n = wh_host_batch_read(wh__s.batch.p, (uint32_t)batch_len);
-	if (n < 0) return n;
-	if (n > batch_len) return WH_BAD_ENCODING;
-	wh__dec d = {wh__s.batch.p, wh__s.batch.p + n, 1};
-	if (wh__u32(&d) != (uint32_t)count || !d.ok) {
-		wh__sdk_log("the batch's record count differs from on_batch's");
+	if (n < (int32_t)WH__BATCH_HEAD || n > batch_len) {
+		wh_logf(WH_ERROR, "wasmhost c sdk: batch_read returned %d", (int)n);
+		return n < 0 ? n : WH_BAD_ENCODING;
+	}
+	uint32_t held;
+	memcpy(&held, wh__s.batch.p, 4);
+	if (held != (uint32_t)count) {
+		wh_logf(WH_ERROR, "wasmhost c sdk: the batch holds %u records, on_batch said %d", (unsigned)held, (int)count);
 		return WH_BAD_ENCODING;
 	}
-	wh__begin(0, 0);
+	uint64_t head = WH__BATCH_HEAD + (uint64_t)count * sizeof(wh__record_desc);
+	if (head > (uint32_t)n) {
+		wh_logf(WH_ERROR, "wasmhost c sdk: a batch of %d bytes cannot hold %d record descriptors", (int)n, (int)count);
+		return WH_BAD_ENCODING;
+	}
+	wh__begin(0, 0, wh__s.batch.p + head, (uint32_t)n - (uint32_t)head);
 	for (uint32_t i = 0; i < (uint32_t)count; i++) {
 		wh_record r;
-		if (!wh__record(&d, &r)) {
-			wh__sdk_log("malformed batch");
-			wh__s.active = 0;
+		const char *bad = wh__record(i, &r);
+		if (bad != NULL) {
+			wh_logf(WH_ERROR, "wasmhost c sdk: malformed batch: the %s of record %u lies outside its data area", bad,
+			        (unsigned)i);
+			wh__abort();
 			return WH_BAD_ENCODING;
 		}
 		wh__s.input = i;
 		wh__s.timestamp = r.timestamp;
-		size_t mark_len = wh__s.out.len;
-		uint32_t mark_n = wh__s.out_n, mark_flushes = wh__s.flushes;
+		size_t mark_descs = wh__s.descs.len, mark_out = wh__s.out.len;
+		uint32_t mark_flushes = wh__s.flushes;
 		const char *reason = fn(&r);
 		if (wh__s.status < 0) break; /* a produce call failed: the batch fails */
 		if (reason != NULL) {
-			/* Discard what this record produced; what was already flushed
-			 * is the host's to discard. */
+			/* Discard what this record produced; what was already handed
+			 * over is the host's to discard. */
 			if (wh__s.flushes != mark_flushes) {
 				wh__out_reset();
 			} else {
-				wh__s.out.len = mark_len;
-				wh__s.out_n = mark_n;
+				wh__s.descs.len = mark_descs;
+				wh__s.out.len = mark_out;
+				if (wh__s.has_topic && wh__s.topic_ref >= mark_out) wh__s.has_topic = 0;
 			}
 			uint32_t len = (uint32_t)strlen(reason);
 			if (len == 0) {
@@ -454,12 +557,12 @@ int32_t wh_run_batch(int32_t batch_len, int32_t count, wh_record_fn fn) {
 }
 
 int32_t wh_run_tick(int64_t now_ms, wh_tick_fn fn) {
-	wh__begin(WH_NO_INPUT, now_ms);
+	wh__begin(WH_NO_INPUT, now_ms, NULL, 0);
 	const char *reason = fn(now_ms);
 	if (reason != NULL) {
 		wh_logf(WH_ERROR, "tick failed: %s", reason);
 		int32_t st = wh__s.status < 0 ? wh__s.status : WH_FAILED;
-		wh__s.active = 0;
+		wh__abort();
 		return st;
 	}
 	return wh__finish();
@@ -481,6 +584,20 @@ static char *wh__cstr(wh_bytes b) {
 	return s;
 }
 
+/* Sets s to the next string of a config at *p (a u32 length, then the
+ * bytes) and moves *p past it; 0 when it does not fit before end. */
+static int wh__cfg_str(const uint8_t **p, const uint8_t *end, wh_bytes *s) {
+	uint32_t n;
+	if (end - *p < 4) return 0;
+	memcpy(&n, *p, 4);
+	*p += 4;
+	if (n > (size_t)(end - *p)) return 0;
+	*s = (wh_bytes){*p, (int32_t)n};
+	*p += n;
+	return 1;
+}
+
+/* Reads the config: a u32 pair count, then pairs of strings. */
 static void wh__load_config(void) {
 	wh__cfg.loaded = 1;
 	int32_t size = wh_host_config_read(NULL, 0);
@@ -494,20 +611,23 @@ static void wh__load_config(void) {
 		free(buf);
 		return;
 	}
-	wh__dec d = {buf, buf + size, 1};
-	uint32_t n = wh__u32(&d);
-	if (n > (uint32_t)(size - 4) / 8) n = 0, d.ok = 0;
+	const uint8_t *p = buf + 4, *end = buf + size;
+	uint32_t n;
+	memcpy(&n, buf, 4);
+	int ok = n <= (uint32_t)(size - 4) / 8; /* a pair takes at least 8 bytes */
+	if (!ok) n = 0;
 	wh__cfg.keys = (char **)calloc(n ? n : 1, sizeof(char *));
 	wh__cfg.values = (char **)calloc(n ? n : 1, sizeof(char *));
-	for (uint32_t i = 0; d.ok && wh__cfg.keys && wh__cfg.values && i < n; i++) {
-		wh_bytes k = wh__bytes(&d, 0), v = wh__bytes(&d, 0);
-		if (!d.ok) break;
+	for (uint32_t i = 0; ok && wh__cfg.keys && wh__cfg.values && i < n; i++) {
+		wh_bytes k, v;
+		ok = wh__cfg_str(&p, end, &k) && wh__cfg_str(&p, end, &v);
+		if (!ok) break;
 		wh__cfg.keys[i] = wh__cstr(k);
 		wh__cfg.values[i] = wh__cstr(v);
 		if (wh__cfg.keys[i] == NULL || wh__cfg.values[i] == NULL) break;
 		wh__cfg.n = i + 1;
 	}
-	if (!d.ok) wh__sdk_log("malformed config");
+	if (!ok) wh__sdk_log("malformed config");
 	free(buf);
 }
 

@@ -21,6 +21,11 @@
 // guest about 2.3 µs per record handled (3.3 times the plugin call itself);
 // the counters here stay in native code.
 //
+// Speed: a memory.fill of zeros with a constant size of at most 256 bytes,
+// which Go's compiler emits to zero every stack object over 32 bytes, becomes
+// plain stores through one added i32 local: wazero runs memory.fill as a loop
+// of calls out to Go (about 40 ns for 100 bytes, against a few for stores).
+//
 // The rewrite appends function types (() -> (), and a block type for each
 // multi-value result list), two function imports (last among the imports,
 // so every defined function's index grows by two: calls, ref.func, exports,

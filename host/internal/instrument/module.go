@@ -96,6 +96,11 @@ func (m *module) body(i uint32, locals uint64) (*body, error) {
 	}
 	t := m.funcTypes[i]
 	b := &body{weight: uint32(min(2+uint64(m.typeParams[t])+locals, maxWeight))}
+	if n := uint64(m.typeParams[t]) + locals; n < 1<<32-1 {
+		b.scratch = uint32(n)
+	} else {
+		return nil, fmt.Errorf("function %d has too many locals to add one", i)
+	}
 	switch res := m.typeResults[t]; len(res) {
 	case 0:
 		b.blockType = []byte{blockTypeEmpty}

@@ -153,19 +153,31 @@ func (m *module) code(rw *rewriter, r *reader) []byte {
 			break
 		}
 		var locals uint64
-		for k := code.count(); k > 0 && code.err == nil; k-- {
+		groups := code.count()
+		groupsAt := code.off
+		for k := groups; k > 0 && code.err == nil; k-- {
 			locals += uint64(code.u32())
 			if !isValueType(code.byte()) {
 				code.fail("bad local type")
 			}
 		}
+		localsEnd := code.off
 		fn, err := m.body(i, locals)
 		if err != nil {
 			r.fail("%v", err)
 			break
 		}
-		nb := append([]byte(nil), code.b[:code.off]...)
-		nb = rw.expr(code, nb, fn)
+		expr := rw.expr(code, nil, fn)
+		// The locals, and the scratch i32 if the rewrite used it.
+		var nb []byte
+		if fn.usedScratch {
+			nb = appendU32(nb, groups+1)
+			nb = append(nb, code.b[groupsAt:localsEnd]...)
+			nb = append(nb, 1, 0x7f)
+		} else {
+			nb = append(nb, code.b[:localsEnd]...)
+		}
+		nb = append(nb, expr...)
 		if code.err == nil && code.left() > 0 {
 			code.fail("%d bytes after the end of the body", code.left())
 		}

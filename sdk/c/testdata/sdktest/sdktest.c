@@ -9,6 +9,12 @@
  *   "config"             produces config "k" and whether "nokey" is set
  *   "log"                logs a 2000-byte line with wh_logf
  *   "nulls"              produces a null key and an empty value
+ *   "inplace"            produces its value, then a record with its own
+ *                        topic and part of its value as value and header,
+ *                        then changes the value in place: the host reads
+ *                        the batch's bytes at the produce call, so the
+ *                        outputs show the change
+ *   "topics"             produces to three topics named in one buffer
  *   anything else        echoes key, value and headers to "echo"
  * The tick handler produces "tick <now_ms>" to "ticks", and fails the tick
  * after producing when config "tick_fail" is set.
@@ -16,6 +22,7 @@
 #define WASMHOST_IMPLEMENTATION
 #include "../../wasmhost.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static char big[400 << 10];
@@ -59,6 +66,28 @@ static const char *handle(const wh_record *r) {
 	}
 	if (wh_eq(r->value, "nulls")) {
 		wh_produce("out", WH_NULL, wh_mem("", 0), NULL, 0);
+		return NULL;
+	}
+	if (wh_eq(r->value, "inplace")) {
+		wh_produce("out", r->key, r->value, NULL, 0);
+		wh_bytes part = wh_mem(r->value.ptr + 2, 5); /* "place" */
+		wh_header h = {r->headers[0].key, part};
+		wh_record c = *r;
+		c.value = part;
+		c.headers = &h;
+		c.header_count = 1;
+		wh_produce_record(&c);
+		uint8_t *v = (uint8_t *)r->value.ptr; /* the SDK's buffer: writable */
+		v[0] = 'I';
+		v[2] = 'P';
+		return NULL;
+	}
+	if (wh_eq(r->value, "topics")) {
+		char topic[8];
+		for (int i = 0; i < 3; i++) {
+			snprintf(topic, sizeof topic, "t%d", i);
+			wh_produce(topic, WH_NULL, wh_str(topic), NULL, 0);
+		}
 		return NULL;
 	}
 	wh_produce("echo", r->key, r->value, r->headers, r->header_count);

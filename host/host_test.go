@@ -138,6 +138,35 @@ func TestLoadKnowsWhichHandlersAGoPluginHas(t *testing.T) {
 	}
 }
 
+// A record produced to a partition that does not exist fails its input
+// record; one to a partition that does, or by key, is produced as it is.
+func TestProducedPartitionsAreChecked(t *testing.T) {
+	inst := instantiate(t, load(t, newRuntime(t), "host/testdata/plugins/topartition"), host.InstanceOptions{
+		Partitions: func(topic string) int32 {
+			if topic == "out" {
+				return 3
+			}
+			return 0
+		},
+	})
+	res, err := inst.HandleBatch(context.Background(), batchOf("0", "2", "3", "-1", "-5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []int32
+	for _, o := range res.Outputs {
+		parts = append(parts, o.Record.Partition)
+	}
+	if fmt.Sprint(parts) != "[0 2 -1]" {
+		t.Errorf("produced to partitions %v, want [0 2 -1]", parts)
+	}
+	if len(res.Failures) != 2 || res.Failures[0].Index != 2 || res.Failures[1].Index != 4 ||
+		!strings.Contains(res.Failures[0].Reason, `partition 3 of topic "out", which has 3`) ||
+		!strings.Contains(res.Failures[1].Reason, "partition -5: name a partition (0 or more), or -1 to partition by key") {
+		t.Errorf("failures %+v", res.Failures)
+	}
+}
+
 func TestForwardWithoutConfigFailsEachRecord(t *testing.T) {
 	inst := instantiate(t, load(t, newRuntime(t), "plugins/forward"), host.InstanceOptions{})
 	res, err := inst.HandleBatch(context.Background(), batchOf("a", "b"))

@@ -22,6 +22,7 @@ type Instance struct {
 	onTick  api.Function
 	limits  Limits
 	allow   func(string) bool
+	parts   func(string) int32
 	config  []byte
 	log     zerolog.Logger
 	stdout  *lineWriter
@@ -71,6 +72,7 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 		plugin: p,
 		limits: o.Limits.withDefaults(),
 		allow:  o.AllowTopic,
+		parts:  o.Partitions,
 		config: abi.AppendConfig(nil, cfg),
 		log:    log,
 		stdout: newLineWriter(log, zerolog.InfoLevel, "stdout"),

@@ -82,6 +82,10 @@ type InstanceOptions struct {
 	Logger   zerolog.Logger    // plugin log lines go here, tagged with plugin and version
 	// AllowTopic says whether the plugin may produce to a topic; nil allows all.
 	AllowTopic func(topic string) bool
+	// Partitions returns how many partitions a topic has, 0 when unknown,
+	// so that a record produced to a partition that does not exist fails
+	// its input record instead of being sent; nil checks nothing.
+	Partitions func(topic string) int32
 	Limits     Limits
 	Grants     Grants
 }

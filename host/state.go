@@ -172,6 +172,23 @@ func (st *callState) check(r *abi.Record, size int) string {
 		return fmt.Sprintf("produce: topic %q is not in this pipeline's produce_topics", r.Topic)
 	case size > st.inst.limits.MaxOutputRecord:
 		return fmt.Sprintf("produce: record of %d bytes is over the %d-byte limit", size, st.inst.limits.MaxOutputRecord)
+	case r.Partition != -1:
+		return st.checkPartition(r)
+	}
+	return ""
+}
+
+// checkPartition returns why the host refuses a record's named partition,
+// or "".
+func (st *callState) checkPartition(r *abi.Record) string {
+	if r.Partition < 0 {
+		return fmt.Sprintf("produce: partition %d: name a partition (0 or more), or -1 to partition by key", r.Partition)
+	}
+	if st.inst.parts == nil {
+		return ""
+	}
+	if n := st.inst.parts(r.Topic); n > 0 && r.Partition >= n {
+		return fmt.Sprintf("produce: partition %d of topic %q, which has %d", r.Partition, r.Topic, n)
 	}
 	return ""
 }

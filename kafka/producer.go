@@ -49,6 +49,7 @@ type ProducerStats struct {
 // record's Ack. See the package documentation for the lifecycle.
 type Producer struct {
 	ap      sarama.AsyncProducer
+	client  sarama.Client
 	log     zerolog.Logger
 	failLog zerolog.Logger
 
@@ -73,12 +74,24 @@ func NewProducer(client sarama.Client, o ProducerOptions) (*Producer, error) {
 	}
 	p := &Producer{
 		ap:      ap,
+		client:  client,
 		log:     o.Logger,
 		failLog: o.Logger.Sample(&zerolog.BurstSampler{Burst: 100, Period: time.Second, NextSampler: &zerolog.BasicSampler{N: 1000}}),
 		drained: make(chan struct{}),
 	}
 	go p.deliver()
 	return p, nil
+}
+
+// Partitions returns how many partitions topic has, from the client's
+// metadata (fetched once, then refreshed as the client refreshes it), or 0
+// when it is not known.
+func (p *Producer) Partitions(topic string) int32 {
+	parts, err := p.client.Partitions(topic)
+	if err != nil {
+		return 0
+	}
+	return int32(len(parts))
 }
 
 // Send queues msg for delivery and reports the outcome to ack (which may be

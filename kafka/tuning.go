@@ -52,6 +52,9 @@ func tuneProducer(cfg *sarama.Config) {
 	// plugins need and saves nothing; records from plugins are usually
 	// small JSON. Set per deployment if the network is the bottleneck.
 	cfg.Producer.Compression = sarama.CompressionNone
+	// Keys land where Kafka's Java producer puts them, and a plugin may
+	// name a partition (partitioner.go).
+	cfg.Producer.Partitioner = NewPartitioner
 	cfg.Producer.Flush.Frequency = flushFrequency
 	cfg.Producer.Flush.Bytes = flushBytes
 	// Flush.Messages and Flush.MaxMessages stay 0 (no count limit): the

@@ -78,8 +78,9 @@ func Produce(topic string, key, value []byte, headers ...Header) error {
 
 // ProduceRecord is Produce for a full record. It is sent as it is, with two
 // exceptions: Offset is ignored, and a zero Timestamp gets the timestamp
-// Produce would give. Set Partition to -1 to partition by key: the zero value
-// means partition 0. (Today's host partitions every record by key.)
+// Produce would give. Partition names the partition (one the topic does not
+// have fails the input record), or is -1 to partition by key as Kafka's Java
+// producer does; mind that the zero value means partition 0.
 func ProduceRecord(r *Record) error {
 	if r.Timestamp == 0 {
 		c := *r

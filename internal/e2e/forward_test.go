@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wasmhost/wasmhost/internal/testutil"
+	"github.com/wasmhost/wasmhost/kafka"
 )
 
 // TestForwardCopiesEveryRecord runs the daemon in-process against a broker
@@ -49,6 +50,9 @@ config = { to = "out" }
 		var i int
 		if _, err := fmt.Sscanf(k, "key-%d", &i); err != nil {
 			t.Fatalf("unexpected key %q", k)
+		}
+		if want := kafka.KeyPartition(m.Key, 4); m.Partition != want {
+			t.Errorf("%s: in partition %d, where Kafka's Java client puts it is %d", k, m.Partition, want)
 		}
 		if string(m.Value) != fmt.Sprintf("value-%d", i) {
 			t.Errorf("%s: value %q", k, m.Value)

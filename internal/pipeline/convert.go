@@ -7,6 +7,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/kafka"
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
@@ -55,6 +56,7 @@ func bytesView(b []byte) string {
 // The output's byte slices are owned by the message from now on.
 func producerMessage(r *abi.Record) *sarama.ProducerMessage {
 	msg := &sarama.ProducerMessage{Topic: r.Topic}
+	kafka.SetPartition(msg, r.Partition)
 	if r.Key != nil {
 		msg.Key = sarama.ByteEncoder(r.Key)
 	}

@@ -49,6 +49,7 @@ type Pipeline struct {
 	slot         *Slot
 	producer     sender
 	allow        func(string) bool
+	partitions   func(string) int32 // nil without a producer (tests)
 	limits       host.Limits
 	drainTimeout time.Duration
 	base         zerolog.Logger // tagged with the pipeline, for plugin instances
@@ -82,6 +83,9 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 		limits:       instanceLimits(cfg.Limits.Limits, cfg.Limits.MaxInputRecord),
 		drainTimeout: o.DrainTimeout,
 		base:         o.Logger.With().Str("pipeline", cfg.Name).Logger(),
+	}
+	if o.Producer != nil {
+		p.partitions = o.Producer.Partitions
 	}
 	p.log = p.base.With().Str("plugin", o.Plugin.Plugin().Name()).Logger()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -140,6 +144,7 @@ func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog
 		Config:     p.cfg.Config,
 		Logger:     log,
 		AllowTopic: p.allow,
+		Partitions: p.partitions,
 		Limits:     p.limits,
 		Grants:     instanceGrants(p.cfg.Grants),
 	})

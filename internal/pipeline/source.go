@@ -60,12 +60,21 @@ func StartSource(cfg config.Source, o SourceOptions) (*Source, error) {
 	return s, nil
 }
 
+// partitions is the partition count lookup for instances: the producer's.
+func (s *Source) partitions() func(string) int32 {
+	if s.o.Producer == nil {
+		return nil
+	}
+	return s.o.Producer.Partitions
+}
+
 func (s *Source) instantiate(ver *version) (*host.Instance, error) {
 	return ver.plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   s.cfg.Name,
 		Config:     s.cfg.Config,
 		Logger:     s.o.Logger.With().Str("pipeline", s.cfg.Name).Logger(),
 		AllowTopic: s.o.AllowTopic,
+		Partitions: s.partitions(),
 		Limits:     instanceLimits(s.cfg.Limits, 0),
 		Grants:     instanceGrants(s.cfg.Grants),
 	})

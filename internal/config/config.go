@@ -119,14 +119,22 @@ type Pipeline struct {
 	SessionTimeout Duration    `toml:"session_timeout"`
 	// TransactionTimeout bounds an exactly-once transaction; after a crash
 	// the partition waits at most this long for the broker to abort it.
-	TransactionTimeout Duration          `toml:"transaction_timeout"`
-	Guarantee          Guarantee         `toml:"guarantee"`
-	ProduceTopics      []string          `toml:"produce_topics"` // allowlist; empty = every [[topics]] name
-	SHA256             Digest            `toml:"sha256"`         // zero = not pinned
-	Config             map[string]string `toml:"config"`         // handed to the plugin
-	Failure            Failure           `toml:"failure"`
-	Limits             PipelineLimits    `toml:"limits"`
-	Grants             Grants            `toml:"grants"`
+	TransactionTimeout Duration `toml:"transaction_timeout"`
+	// TransactionSize, TransactionBytes and TransactionWait bound an
+	// exactly-once transaction, which spans plugin batches: it commits once
+	// it holds TransactionSize input records, or TransactionBytes of input
+	// and output records, or TransactionWait after it began, and at once
+	// when the partition has no record ready.
+	TransactionSize  int               `toml:"transaction_size"`
+	TransactionBytes Size              `toml:"transaction_bytes"`
+	TransactionWait  Duration          `toml:"transaction_wait"`
+	Guarantee        Guarantee         `toml:"guarantee"`
+	ProduceTopics    []string          `toml:"produce_topics"` // allowlist; empty = every [[topics]] name
+	SHA256           Digest            `toml:"sha256"`         // zero = not pinned
+	Config           map[string]string `toml:"config"`         // handed to the plugin
+	Failure          Failure           `toml:"failure"`
+	Limits           PipelineLimits    `toml:"limits"`
+	Grants           Grants            `toml:"grants"`
 }
 
 // Failure says what a pipeline does when a plugin call fails.
@@ -216,6 +224,9 @@ func DefaultPipeline() Pipeline {
 		OffsetReset:        Earliest,
 		SessionTimeout:     Duration{10 * time.Second},
 		TransactionTimeout: Duration{10 * time.Second},
+		TransactionSize:    2048,
+		TransactionBytes:   4 * MiB,
+		TransactionWait:    Duration{50 * time.Millisecond},
 		Guarantee:          AtLeastOnce,
 		ProduceTopics:      []string{},
 		Config:             map[string]string{},

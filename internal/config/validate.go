@@ -145,6 +145,11 @@ func (pl *Pipeline) validate(p *problems, key string, names, groups map[string]s
 	if d := pl.TransactionTimeout.Duration; d < time.Second || d > 15*time.Minute {
 		p.add(key+".transaction_timeout", "must be between 1s and 15m, got %s", pl.TransactionTimeout)
 	}
+	between(p, key+".transaction_size", pl.TransactionSize, 1, 100000)
+	if b := pl.TransactionBytes; b < KiB || b > GiB {
+		p.add(key+".transaction_bytes", "must be between 1KiB and 1GiB, got %s", b)
+	}
+	positive(p, key+".transaction_wait", pl.TransactionWait)
 	if pl.SessionTimeout.Duration < time.Second {
 		p.add(key+".session_timeout", "must be at least 1s, got %s", pl.SessionTimeout)
 	}

@@ -171,8 +171,18 @@ func countLines(s, substr string) int {
 // TestHaltedPartitionResumesOnNewVersion halts a partition with the stop
 // policy, then drops in a plugin version that handles the record: the
 // partition resumes from the record it halted at, and nothing is lost or
-// copied twice.
+// copied twice. Under exactly-once the halt falls inside a transaction
+// spanning batches: it commits up to the record and keeps the rest.
 func TestHaltedPartitionResumesOnNewVersion(t *testing.T) {
+	for _, g := range []string{"at-least-once", "exactly-once"} {
+		t.Run(g, func(t *testing.T) {
+			t.Parallel()
+			testHaltResume(t, g)
+		})
+	}
+}
+
+func testHaltResume(t *testing.T, guarantee string) {
 	b := startBroker(t, "")
 	createTopics(t, b.Addr(), 2, "in", "out")
 	dir := t.TempDir()
@@ -190,13 +200,14 @@ delay = "100ms"
 name = "poison"
 plugin = "tag"
 topics = ["in"]
+guarantee = %q
 batch_size = 16
 produce_topics = ["out"]
 config = { to = "out" }
 [pipelines.failure]
 policy = "stop"
 retries = 0
-`, b.Addr(), dir, testutil.CacheDir(t)))
+`, b.Addr(), dir, testutil.CacheDir(t), guarantee))
 	d := runInProcess(t, path)
 	producePoison(t, b.Addr())
 	waitFor(t, 60*time.Second, "partition 0 to halt at offset 20", func() bool {
@@ -214,7 +225,7 @@ retries = 0
 	if countLines(d.logs.String(), "resuming the halted partition") != 1 {
 		t.Fatalf("resume not logged once:\n%s", d.logs)
 	}
-	out := readAll(t, b.Addr(), "out", 2*perPartition, 20*time.Second)
+	out := readAllWith(t, b.Addr(), "out", 2*perPartition, 20*time.Second, guarantee == "exactly-once")
 	seen := map[string]int{}
 	for _, m := range out {
 		seen[string(m.Key)]++

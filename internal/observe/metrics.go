@@ -45,7 +45,7 @@ var (
 	descTxnCommitted = prometheus.NewDesc("wasmhost_transactions_committed_total",
 		"Exactly-once transactions committed: a batch's output and its input offsets.", pipeLabels, nil)
 	descTxnAborted = prometheus.NewDesc("wasmhost_transactions_aborted_total",
-		"Exactly-once transactions aborted; the batch ran again from the committed offset.", pipeLabels, nil)
+		"Exactly-once transactions aborted; their batches ran again from the committed offset.", pipeLabels, nil)
 	descCallSeconds = prometheus.NewDesc("wasmhost_plugin_call_duration_seconds",
 		"Duration of one plugin call (one batch).", pipeLabels, nil)
 	descBatchRecords = prometheus.NewDesc("wasmhost_plugin_batch_records",

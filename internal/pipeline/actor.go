@@ -37,8 +37,12 @@ type actor struct {
 	out      collector
 	single   [1]*sarama.ConsumerMessage
 	halted   bool
-	haltedAt int64     // offset of the record the stop policy halted at
-	txn      *txnState // exactly-once only
+	haltedAt int64 // offset of the record the stop policy halted at
+	// cut: a batch stopped short of its end without halting, because the
+	// session ended during a retry. Nothing after it may be handled: a
+	// later batch's offset would commit over the records it skipped.
+	cut bool
+	txn *txnState // exactly-once only
 }
 
 func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {
@@ -83,7 +87,7 @@ func (a *actor) run() error {
 			if !a.upgrade() {
 				break
 			}
-			a.handle() // the rest of the batch, from the record that halted
+			a.resume()
 			continue
 		}
 		more := a.collect()
@@ -93,7 +97,7 @@ func (a *actor) run() error {
 			}
 			a.handle()
 		}
-		if !more && !a.halted {
+		if a.cut || !more && !a.halted {
 			break
 		}
 	}
@@ -103,8 +107,9 @@ func (a *actor) run() error {
 
 // awaitFix waits, with the partition halted at a.haltedAt, for the session
 // to end (false) or for the plugin to be replaced (true): then the rest of
-// the batch in hand, from the halted record on, runs again on the new
-// version. A fenced exactly-once actor only waits for the session to end.
+// the batch in hand (under exactly-once, of the transaction's batches), from
+// the halted record on, runs again on the new version. A fenced exactly-once
+// actor only waits for the session to end.
 func (a *actor) awaitFix() bool {
 	done := a.sess.Context().Done()
 	if a.txn != nil && a.txn.fenced {
@@ -120,6 +125,13 @@ func (a *actor) awaitFix() bool {
 	if ps := a.p.obs.part(a.consumer, a.claim.Topic(), a.claim.Partition()); ps != nil {
 		ps.halted.Store(false)
 	}
+	if a.txn != nil {
+		// The transaction that halted committed up to the halted record
+		// and kept the records from it on (see span.committed).
+		a.log.Info().Int64("offset", a.haltedAt).Int("records", len(a.txn.span.in)).
+			Msg("new plugin version: resuming the halted partition")
+		return len(a.txn.span.in) > 0
+	}
 	i := 0
 	for i < len(a.msgs) && a.msgs[i].Offset < a.haltedAt {
 		i++
@@ -131,11 +143,24 @@ func (a *actor) awaitFix() bool {
 	return len(a.msgs) > 0
 }
 
+// resume runs what the halted partition held back, on the new version.
+func (a *actor) resume() {
+	if a.txn != nil {
+		a.resumeTxn()
+		return
+	}
+	a.handle() // the rest of the batch, from the record that halted
+}
+
 // finish waits for what the actor produced to be acknowledged, then commits,
 // so the next owner of the partition starts where this one stopped.
 func (a *actor) finish() {
 	if a.txn != nil {
-		// Every batch committed its offset in its own transaction.
+		// The open transaction commits what it holds, and the offset
+		// with it. A fenced actor's partition belongs to another owner.
+		if !a.txn.fenced {
+			a.commitSpan()
+		}
 		a.log.Debug().Msg("actor stopped")
 		return
 	}
@@ -158,9 +183,16 @@ func (a *actor) release() {
 }
 
 // upgrade moves the actor to the slot's current plugin version when it has
-// changed: between batches, so a batch runs on one version from start to end
-// (under exactly-once, between transactions, so each input record's output
-// comes from exactly one version). The check is one atomic load.
+// changed: between batches, so a batch runs on one version from start to end.
+// The check is one atomic load.
+//
+// Under exactly-once the switch may fall between two batches of one open
+// transaction, without committing it first: nothing of the transaction is
+// visible before it commits, and when it aborts every one of its batches
+// runs again on the version then current. Either way each input record's
+// committed output comes from exactly one version, and a partition's
+// committed output switches versions at one input offset. Committing first
+// would add a transaction per swap and buy no guarantee.
 func (a *actor) upgrade() bool {
 	if a.p.slot.current() == a.ver {
 		return true
@@ -238,7 +270,8 @@ func (a *actor) collect() bool {
 }
 
 // handle runs one batch through the plugin and the failure policy, then
-// seals it for marking.
+// seals it for marking (under exactly-once, adds it to the open
+// transaction).
 func (a *actor) handle() {
 	first, last := a.msgs[0], a.msgs[len(a.msgs)-1]
 	a.p.stats.In.Add(uint64(len(a.msgs)))
@@ -259,7 +292,8 @@ func (a *actor) handle() {
 		}
 	}
 	p := a.acks.open()
-	next := a.process(&a.out)
+	next := a.process(&a.out, a.msgs)
+	a.cut = next <= last.Offset && !a.halted
 	for _, m := range a.out.kept(first.Offset, next) {
 		p.send(m)
 	}
@@ -306,36 +340,36 @@ func (c *collector) kept(first, next int64) []*sarama.ProducerMessage {
 	return c.msgs
 }
 
-// process runs the batch in a.msgs through the plugin and the failure
-// policy. It returns the offset to commit: past the batch, or at the first
-// record the actor could not finish.
-func (a *actor) process(p emitter) int64 {
+// process runs a batch through the plugin and the failure policy. It
+// returns the offset to commit: past the batch, or at the first record the
+// actor could not finish.
+func (a *actor) process(p emitter, msgs []*sarama.ConsumerMessage) int64 {
 	a.batch.Reset()
-	for _, m := range a.msgs {
+	for _, m := range msgs {
 		a.enc.add(&a.batch, m)
 	}
 	res, err := a.call()
 	if err != nil {
 		// The whole call failed: find the records to blame by handing
 		// them over one at a time.
-		a.log.Warn().Err(err).Int("records", len(a.msgs)).Int64("first_offset", a.msgs[0].Offset).
+		a.log.Warn().Err(err).Int("records", len(msgs)).Int64("first_offset", msgs[0].Offset).
 			Msg("batch failed; retrying its records one by one")
-		for _, m := range a.msgs {
+		for _, m := range msgs {
 			if err := a.one(p, m); err != nil && !a.settle(p, m, 2, err) {
 				return m.Offset
 			}
 		}
-		return a.msgs[len(a.msgs)-1].Offset + 1
+		return msgs[len(msgs)-1].Offset + 1
 	}
-	a.send(p, res, a.msgs)
+	a.send(p, res, msgs)
 	a.fails = append(a.fails[:0], res.Failures...)
 	for _, f := range a.fails {
-		m := a.msgs[f.Index]
+		m := msgs[f.Index]
 		if !a.settle(p, m, 1, f.Err()) {
 			return m.Offset
 		}
 	}
-	return a.msgs[len(a.msgs)-1].Offset + 1
+	return msgs[len(msgs)-1].Offset + 1
 }
 
 // call hands the current batch to the instance, replacing it after a trap.

@@ -22,22 +22,29 @@
 // MarkOffset only moves forward. Under at-most-once a batch's offsets are
 // committed before the plugin sees it. Under exactly-once each actor has its
 // own transactional producer (transactional id per group, topic and
-// partition, so a previous owner is fenced) and each batch is one
-// transaction holding what it produced, its dead-letter records and its
-// input offset (with the group generation); a failed transaction is aborted
-// and the batch runs again from the committed offset.
+// partition, so a previous owner is fenced) and a transaction spans
+// batches (see span): it holds what they produced, their dead-letter
+// records and the input offset past them (with the group generation), and
+// commits once it holds transaction_size records or transaction_bytes, once
+// transaction_wait has passed since it began, at once when the partition
+// has no record ready, when the stop policy halts it, and when the
+// partition is revoked or the pipeline stops. Its records and outputs stay
+// in the actor until then and reach the broker only at commit, so the
+// broker-side transaction is open only while it commits. A failed
+// transaction is aborted and every one of its batches runs again from the
+// committed offset.
 //
 // A batch's records are held until its outcome is known (see collector):
 // when the actor stops at a record, nothing derived from later records is
-// produced.
+// produced, and no later batch is handled.
 //
 // # Plugin versions
 //
 // Pipelines and sources take their plugin through a [Slot], which the
 // daemon owns and may [Slot.Swap] to a new version at any time. An actor
 // checks the slot once per batch and moves to a new version between
-// batches (between transactions under exactly-once); a source between
-// ticks. A version is closed when the slot has moved on and its last
+// batches, also between two batches of one exactly-once transaction (see
+// actor.upgrade for why that is safe); a source between ticks. A version is closed when the slot has moved on and its last
 // instance is closed.
 //
 // # Concurrency

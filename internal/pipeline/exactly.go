@@ -8,12 +8,12 @@ import (
 )
 
 // txnState is an exactly-once actor's transaction machinery: its
-// partition's transactional producer and the records of the batch in hand,
-// held back until the batch's outcome is known.
+// partition's transactional producer and the open transaction.
 type txnState struct {
 	prod   *txnProducer
 	meta   *sarama.ConsumerGroupMetadata
 	fenced bool
+	span   span
 }
 
 // startTxn creates the partition's transactional producer, which fences any
@@ -37,29 +37,78 @@ func (a *actor) startTxn() bool {
 	}
 }
 
-// handleTxn processes the batch in hand and commits, in one transaction,
-// what it produced (dead-letter records included) with the offset past it.
-// When the transaction fails it is aborted and the batch runs again from the
-// start: the committed offset has not moved, so this is the rewind.
+// handleTxn adds the batch in hand to the open transaction, runs it, and
+// commits the transaction when it is due.
 func (a *actor) handleTxn() {
-	first := a.msgs[0]
-	backoff := 100 * time.Millisecond
-	for {
-		t := a.txn
-		next := a.process(&a.out)
-		msgs := a.out.kept(first.Offset, next)
-		var offsets map[string][]*sarama.PartitionOffsetMetadata
-		if next > first.Offset {
-			offsets = map[string][]*sarama.PartitionOffsetMetadata{
-				first.Topic: {{Partition: first.Partition, Offset: next}},
-			}
-		}
-		if len(msgs) == 0 && offsets == nil {
+	a.txn.span.add(a.msgs)
+	a.runSpan()
+	if a.due() {
+		a.commitSpan()
+	}
+}
+
+// resumeTxn runs, on a new plugin version, the records a halted
+// transaction held back.
+func (a *actor) resumeTxn() {
+	a.p.stats.In.Add(uint64(len(a.txn.span.in)))
+	a.runSpan()
+	if a.due() {
+		a.commitSpan()
+	}
+}
+
+// due says whether the open transaction commits now rather than taking in
+// another batch: it stopped short (halted, or the session ended), it is
+// full (transaction_size records, transaction_bytes), it is old
+// (transaction_wait), or the partition has no record ready: waiting for
+// the next one would hold back what the transaction produced, and at a low
+// rate the latency would grow by up to transaction_wait.
+func (a *actor) due() bool {
+	s, c := &a.txn.span, &a.p.cfg
+	return a.halted || a.cut || len(s.in) >= c.TransactionSize || s.size() >= int(c.TransactionBytes) ||
+		time.Since(s.began) >= c.TransactionWait.Duration || len(a.claim.Messages()) == 0
+}
+
+// runSpan runs the open transaction's batches that have not run yet, in
+// order, and stops at a batch that stops short: what follows it must not
+// run in this transaction.
+func (a *actor) runSpan() {
+	s := &a.txn.span
+	for s.run < len(s.ends) {
+		msgs := s.batch(s.run)
+		first, last := msgs[0], msgs[len(msgs)-1]
+		next := a.process(&a.out, msgs)
+		s.produced(a.out.kept(first.Offset, next))
+		s.next = next
+		s.run++
+		if next <= last.Offset {
+			a.cut = !a.halted
 			return
 		}
-		err := t.prod.commit(msgs, offsets, t.meta)
+	}
+}
+
+// commitSpan commits, in one transaction, what the open transaction's
+// batches produced (dead-letter records included) with the input offset
+// past them. When the transaction fails it is aborted and every one of its
+// batches runs again from the start: the committed offset has not moved, so
+// this is the rewind.
+func (a *actor) commitSpan() {
+	t, s := a.txn, &a.txn.span
+	if s.run == 0 {
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		offsets := s.offsets()
+		if len(s.out) == 0 && offsets == nil {
+			s.committed()
+			return
+		}
+		err := t.prod.commit(s.out, offsets, t.meta)
 		if err == nil {
 			a.p.stats.TxnCommitted.Add(1)
+			s.committed()
 			return
 		}
 		a.p.stats.TxnAborted.Add(1)
@@ -67,15 +116,21 @@ func (a *actor) handleTxn() {
 			// A newer owner of this partition exists: stop touching it.
 			a.log.Warn().Err(err).Msg("fenced by a newer owner of the partition; stopping this actor")
 			t.fenced, a.halted = true, true
+			s.reset()
 			return
 		}
-		a.log.Warn().Err(err).Int64("first_offset", first.Offset).Int("records", len(a.msgs)).
-			Dur("retry_in", backoff).Msg("transaction aborted; running the batch again")
+		a.log.Warn().Err(err).Int64("first_offset", s.in[0].Offset).Int("records", len(s.in)).
+			Int("batches", len(s.ends)).Dur("retry_in", backoff).Msg("transaction aborted; running its batches again")
 		if !sleep(a.sess.Context(), backoff) {
-			// Revoked: the next owner starts again from the committed offset.
+			// Revoked: the next owner starts again from the committed
+			// offset, and this actor must not go on past it.
+			s.reset()
+			a.cut = true
 			return
 		}
 		backoff = min(2*backoff, 5*time.Second)
-		a.halted = false
+		a.halted, a.cut = false, false
+		s.rewind()
+		a.runSpan()
 	}
 }

@@ -25,7 +25,7 @@ type Stats struct {
 	Skipped      atomic.Uint64
 	Traps        atomic.Uint64 // instances lost to a trap or timeout
 	TxnCommitted atomic.Uint64 // exactly-once transactions committed
-	TxnAborted   atomic.Uint64 // exactly-once transactions aborted (the batch ran again)
+	TxnAborted   atomic.Uint64 // exactly-once transactions aborted (their batches ran again)
 }
 
 // Options are what a pipeline needs from the daemon.

@@ -15,7 +15,6 @@ import (
 type OutputWriter struct {
 	descs []byte
 	data  []byte
-	n     int
 
 	// The address and length of the guest's copy of the current batch's
 	// data area; zero outside a batch.
@@ -29,7 +28,7 @@ type OutputWriter struct {
 }
 
 // OutputMark is a position in an OutputWriter to discard back to.
-type OutputMark struct{ n, descs, data int }
+type OutputMark struct{ descs, data int }
 
 // Reset empties the writer for a new call. batchData is the data area of the
 // batch being handled (see [BatchReader.Data]), or nil in a tick.
@@ -45,23 +44,23 @@ func (w *OutputWriter) Reset(batchData []byte) {
 // Clear drops the records written, keeping the batch: after the host has
 // taken them, or to abandon them.
 func (w *OutputWriter) Clear() {
-	w.descs, w.data, w.n, w.topicPtr = w.descs[:0], w.data[:0], 0, nil
+	w.descs, w.data, w.topicPtr = w.descs[:0], w.data[:0], nil
 }
 
 // Mark returns the writer's position.
-func (w *OutputWriter) Mark() OutputMark { return OutputMark{w.n, len(w.descs), len(w.data)} }
+func (w *OutputWriter) Mark() OutputMark { return OutputMark{len(w.descs), len(w.data)} }
 
 // DiscardSince drops the records written since m, which must have been taken
 // since the last Clear.
 func (w *OutputWriter) DiscardSince(m OutputMark) {
-	w.n, w.descs, w.data = m.n, w.descs[:m.descs], w.data[:m.data]
+	w.descs, w.data = w.descs[:m.descs], w.data[:m.data]
 	if w.topicPtr != nil && w.topicRef&BatchRef == 0 && int(w.topicRef) >= m.data {
 		w.topicPtr = nil
 	}
 }
 
 // Len is the number of records written.
-func (w *OutputWriter) Len() int { return w.n }
+func (w *OutputWriter) Len() int { return len(w.descs) / OutputDescSize }
 
 // Descriptors is the descriptor area, OutputDescSize bytes per record.
 func (w *OutputWriter) Descriptors() []byte { return w.descs }
@@ -111,7 +110,6 @@ func (w *OutputWriter) Add(input uint32, r *Record) {
 	binary.LittleEndian.PutUint32(d[32:], vref)
 	binary.LittleEndian.PutUint32(d[36:], vn)
 	binary.LittleEndian.PutUint64(d[40:], 0) // no headers
-	w.n++
 }
 
 // add is Add for any record.
@@ -152,7 +150,6 @@ func (w *OutputWriter) add(input uint32, r *Record) {
 	}
 	binary.LittleEndian.PutUint32(d[40:], href)
 	binary.LittleEndian.PutUint32(d[44:], uint32(len(r.Headers)))
-	w.n++
 }
 
 // ref returns a reference to the n bytes at p: into the batch when they lie

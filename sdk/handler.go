@@ -31,9 +31,10 @@ var (
 // Registering again replaces the handler; nil removes it.
 func OnRecord(fn func(r *Record) error) { recordHandler = fn }
 
-// OnTick registers fn as the plugin's tick handler, for sources. Call it from
-// an init function. The host calls fn at the source's interval with its
-// current time. A returned error is logged and fails the whole tick: what the
+// OnTick registers fn as the plugin's tick handler: for sources, and for a
+// pipeline's plugin when the pipeline sets tick_interval (a windowed
+// aggregation closes its window there). Call it from an init function. The
+// host calls fn at the interval with its current time, between batches. A returned error is logged and fails the whole tick: what the
 // tick produced is dropped (the host discards any part an early flush had
 // already handed over). Registering again replaces the handler; nil removes
 // it.

@@ -108,13 +108,17 @@ type Topic struct {
 // Pipeline consumes Topics as consumer group Group and hands the records to
 // Plugin in batches.
 type Pipeline struct {
-	Name           string      `toml:"name"`
-	Plugin         string      `toml:"plugin"` // see PluginPath
-	Topics         []string    `toml:"topics"`
-	Group          string      `toml:"group"` // Load defaults it to "wasmhost-<name>"
-	Consumers      int         `toml:"consumers"`
-	BatchSize      int         `toml:"batch_size"`
-	BatchWait      Duration    `toml:"batch_wait"`
+	Name      string   `toml:"name"`
+	Plugin    string   `toml:"plugin"` // see PluginPath
+	Topics    []string `toml:"topics"`
+	Group     string   `toml:"group"` // Load defaults it to "wasmhost-<name>"
+	Consumers int      `toml:"consumers"`
+	BatchSize int      `toml:"batch_size"`
+	BatchWait Duration `toml:"batch_wait"`
+	// TickInterval, when set, ticks each partition's plugin instance at
+	// this interval between batches (a windowed aggregation closes its
+	// window there); zero never ticks.
+	TickInterval   Duration    `toml:"tick_interval"`
 	OffsetReset    OffsetReset `toml:"offset_reset"`
 	SessionTimeout Duration    `toml:"session_timeout"`
 	// TransactionTimeout bounds an exactly-once transaction; after a crash

@@ -29,6 +29,11 @@ func TestLoadInvalid(t *testing.T) {
 			map[string]string{"kafka.sasl.mechanism": `"GSSAPI" is not one of "" (none), PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`}},
 
 		// Durations.
+		{"tick interval too short", minimalPipeline(`tick_interval = "1ms"`),
+			map[string]string{"pipelines[0].tick_interval": "must be 0 (no ticks) or between 10ms and 24h, got 1ms"}},
+		{"ticks with exactly-once", minimalPipeline(`tick_interval = "1s"
+guarantee = "exactly-once"`),
+			map[string]string{"pipelines[0].tick_interval": "cannot be used with guarantee exactly-once"}},
 		{"duration without unit", minimalPipeline(`batch_wait = "5"`),
 			map[string]string{"pipelines[0].batch_wait": `"5" is not a duration`}},
 		{"duration as integer", minimalPipeline(`batch_wait = 5`),

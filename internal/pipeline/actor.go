@@ -32,6 +32,8 @@ type actor struct {
 	msgs     []*sarama.ConsumerMessage
 	fails    []host.Failure
 	timer    *time.Timer
+	ticks    <-chan time.Time // tick_interval's ticker; nil without
+	tickDue  bool             // a tick arrived while waiting for records
 	acks     *ackQueue
 	client   sarama.Client // the member's, for at-most-once commits
 	out      collector
@@ -75,6 +77,11 @@ func (a *actor) run() error {
 		}
 		defer a.txn.prod.close()
 	}
+	if d := a.p.cfg.TickInterval.Duration; d > 0 && a.txn == nil { // config refuses ticks with exactly-once
+		t := time.NewTicker(d)
+		defer t.Stop()
+		a.ticks = t.C
+	}
 	a.log.Debug().Int64("from_offset", a.claim.InitialOffset()).Msg("actor started")
 	for {
 		if a.halted {
@@ -96,6 +103,9 @@ func (a *actor) run() error {
 				break // revoked while instantiating: the batch was not handed over
 			}
 			a.handle()
+		}
+		if a.tickDue && !a.halted && !a.cut {
+			a.tick()
 		}
 		if a.cut || !more && !a.halted {
 			break
@@ -244,6 +254,9 @@ func (a *actor) collect() bool {
 			return false
 		}
 		a.msgs = append(a.msgs, m)
+	case <-a.ticks: // nil without tick_interval: never ready
+		a.tickDue = true
+		return true
 	case <-done:
 		return false
 	}
@@ -422,5 +435,33 @@ func (a *actor) send(p emitter, res *host.Result, msgs []*sarama.ConsumerMessage
 		}
 		p.emit(producerMessage(&o.Record), input)
 	}
+	a.p.stats.Out.Add(uint64(len(res.Outputs)))
+}
+
+// tick calls the plugin's tick handler (tick_interval) between batches and
+// produces what it returns, like a source's tick: derived from no input
+// record, so no offset waits on it, but the actor's ack queue still holds
+// its delivery, which a revoke or a stop drains.
+func (a *actor) tick() {
+	a.tickDue = false
+	if !a.upgrade() || a.inst == nil {
+		return
+	}
+	res, err := a.inst.Tick(context.Background(), time.Now())
+	if err != nil {
+		a.log.Error().Err(err).Msg("tick failed")
+		if a.inst.Broken() {
+			a.p.stats.Traps.Add(1)
+			_ = a.inst.Close(context.Background())
+			a.inst = nil
+			a.instantiate()
+		}
+		return
+	}
+	p := a.acks.open()
+	for i := range res.Outputs {
+		p.send(producerMessage(&res.Outputs[i].Record))
+	}
+	p.seal(-1)
 	a.p.stats.Out.Add(uint64(len(res.Outputs)))
 }

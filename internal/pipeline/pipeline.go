@@ -69,6 +69,9 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 	if o.Plugin == nil || !o.Plugin.Plugin().HandlesBatches() {
 		return nil, fmt.Errorf("pipeline %s: plugin %s has no record handler", cfg.Name, cfg.Plugin)
 	}
+	if cfg.TickInterval.Duration > 0 && !o.Plugin.Plugin().HandlesTicks() {
+		return nil, fmt.Errorf("pipeline %s: tick_interval is set but plugin %s has no tick handler", cfg.Name, cfg.Plugin)
+	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 10 * time.Second
 	}

@@ -211,16 +211,15 @@ func pluginsDir(t *testing.T, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, n := range names {
-		src := testutil.BuildPlugin(t, "plugins/"+n)
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, n+".wasm"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		addPlugin(t, dir, n, "plugins/"+n)
 	}
 	return dir
+}
+
+// addPlugin builds the plugin package pkg into dir as name.wasm.
+func addPlugin(t testing.TB, dir, name, pkg string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, name+".wasm"), string(pluginBytes(t, pkg)))
 }
 
 func freePort(t *testing.T) string {

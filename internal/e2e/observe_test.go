@@ -27,11 +27,7 @@ func TestMetricsMatchWhatFlowed(t *testing.T) {
 	b := startBroker(t, "")
 	createTopics(t, b.Addr(), 4, "in", "out", "dlq")
 	dir := pluginsDir(t, "users")
-	wasm, err := os.ReadFile(testutil.BuildPlugin(t, "host/testdata/plugins/hostile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "hostile.wasm"), string(wasm))
+	addPlugin(t, dir, "hostile", "host/testdata/plugins/hostile")
 	path := writeFile(t, filepath.Join(dir, "wasmhost.toml"), fmt.Sprintf(`
 [kafka]
 brokers = [%q]

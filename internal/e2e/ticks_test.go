@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,11 +21,7 @@ func TestPipelineTicksItsPlugin(t *testing.T) {
 	createTopics(t, b.Addr(), 2, "in")
 	createTopics(t, b.Addr(), 1, "counts")
 	dir := t.TempDir()
-	wasm, err := os.ReadFile(testutil.BuildPlugin(t, "examples/counter"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "counter.wasm"), string(wasm))
+	addPlugin(t, dir, "counter", "examples/counter")
 	path := writeFile(t, filepath.Join(dir, "wasmhost.toml"), fmt.Sprintf(`
 [kafka]
 brokers = [%q]

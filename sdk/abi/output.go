@@ -126,20 +126,8 @@ func (w *OutputWriter) add(input uint32, r *Record) {
 	}
 	binary.LittleEndian.PutUint32(d[16:], w.topicRef)
 	binary.LittleEndian.PutUint32(d[20:], uint32(len(r.Topic)))
-	kn, vn := uint32(len(r.Key)), uint32(len(r.Value))
-	if r.Key == nil {
-		kn = null
-	}
-	if r.Value == nil {
-		vn = null
-	}
-	var kref, vref uint32 // 0 for null
-	if r.Key != nil {
-		kref = w.ref(unsafe.Pointer(unsafe.SliceData(r.Key)), len(r.Key))
-	}
-	if r.Value != nil {
-		vref = w.ref(unsafe.Pointer(unsafe.SliceData(r.Value)), len(r.Value))
-	}
+	kref, kn := w.bytesRef(r.Key)
+	vref, vn := w.bytesRef(r.Value)
 	binary.LittleEndian.PutUint32(d[24:], kref)
 	binary.LittleEndian.PutUint32(d[28:], kn)
 	binary.LittleEndian.PutUint32(d[32:], vref)
@@ -171,14 +159,12 @@ func (w *OutputWriter) copyIn(p unsafe.Pointer, n int) uint32 {
 	return ref
 }
 
-// putBytes writes the reference and length of b to d, or 0 and null.
-func (w *OutputWriter) putBytes(d []byte, b []byte) {
-	ref, n := uint32(0), uint32(null)
-	if b != nil {
-		ref, n = w.ref(unsafe.Pointer(unsafe.SliceData(b)), len(b)), uint32(len(b))
+// bytesRef returns the reference and length of b, or 0 and null for nil.
+func (w *OutputWriter) bytesRef(b []byte) (ref, n uint32) {
+	if b == nil {
+		return 0, null
 	}
-	binary.LittleEndian.PutUint32(d, ref)
-	binary.LittleEndian.PutUint32(d[4:], n)
+	return w.ref(unsafe.Pointer(unsafe.SliceData(b)), len(b)), uint32(len(b))
 }
 
 // headers appends header descriptors to the data area, and returns their
@@ -187,12 +173,14 @@ func (w *OutputWriter) headers(hs []Header) uint32 {
 	off := len(w.data)
 	w.data = slices.Grow(w.data, len(hs)*HeaderDescSize)[:off+len(hs)*HeaderDescSize]
 	for i := range hs {
+		// Both refs first: a copy can move the data area.
 		kref := w.ref(unsafe.Pointer(unsafe.StringData(hs[i].Key)), len(hs[i].Key))
-		binary.LittleEndian.PutUint32(w.data[off+i*HeaderDescSize:], kref)
-		binary.LittleEndian.PutUint32(w.data[off+i*HeaderDescSize+4:], uint32(len(hs[i].Key)))
-		var vd [8]byte
-		w.putBytes(vd[:], hs[i].Value)
-		copy(w.data[off+i*HeaderDescSize+8:], vd[:])
+		vref, vn := w.bytesRef(hs[i].Value)
+		d := w.data[off+i*HeaderDescSize : off+(i+1)*HeaderDescSize]
+		binary.LittleEndian.PutUint32(d, kref)
+		binary.LittleEndian.PutUint32(d[4:], uint32(len(hs[i].Key)))
+		binary.LittleEndian.PutUint32(d[8:], vref)
+		binary.LittleEndian.PutUint32(d[12:], vn)
 	}
 	return uint32(off)
 }

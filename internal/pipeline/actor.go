@@ -394,15 +394,19 @@ func (a *actor) call() (*host.Result, error) {
 	// partition is being revoked. The call's time limit bounds it.
 	res, err := a.handleBatch()
 	if err != nil && a.inst.Broken() {
-		a.p.stats.Traps.Add(1)
-		_ = a.inst.Close(context.Background())
-		a.inst = nil
 		// The same version: the batch in hand finishes on it.
-		if !a.instantiate() {
-			return nil, err
-		}
+		a.replaceBroken()
 	}
 	return res, err
+}
+
+// replaceBroken replaces an instance a trap or a timeout broke with a new
+// one of the same version; inst stays nil if the session ends first.
+func (a *actor) replaceBroken() {
+	a.p.stats.Traps.Add(1)
+	_ = a.inst.Close(context.Background())
+	a.inst = nil
+	a.instantiate()
 }
 
 // one runs a single record; on success its outputs are sent.
@@ -451,17 +455,9 @@ func (a *actor) tick() {
 	if err != nil {
 		a.log.Error().Err(err).Msg("tick failed")
 		if a.inst.Broken() {
-			a.p.stats.Traps.Add(1)
-			_ = a.inst.Close(context.Background())
-			a.inst = nil
-			a.instantiate()
+			a.replaceBroken()
 		}
 		return
 	}
-	p := a.acks.open()
-	for i := range res.Outputs {
-		p.send(producerMessage(&res.Outputs[i].Record))
-	}
-	p.seal(-1)
-	a.p.stats.Out.Add(uint64(len(res.Outputs)))
+	a.p.stats.Out.Add(produceTick(a.acks, res))
 }

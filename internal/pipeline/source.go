@@ -134,13 +134,20 @@ func (s *Source) tick(inst *host.Instance, now time.Time) bool {
 		s.tickFailed(err)
 		return !inst.Broken()
 	}
-	p := s.acks.open()
+	s.out.Add(produceTick(s.acks, res))
+	return true
+}
+
+// produceTick hands what a tick produced to q, as one entry with no offset
+// to mark (it derives from no input record), and returns how many records
+// that was.
+func produceTick(q *ackQueue, res *host.Result) uint64 {
+	p := q.open()
 	for i := range res.Outputs {
 		p.send(producerMessage(&res.Outputs[i].Record))
 	}
 	p.seal(-1)
-	s.out.Add(uint64(len(res.Outputs)))
-	return true
+	return uint64(len(res.Outputs))
 }
 
 // Name is the source's name.

@@ -41,16 +41,19 @@ func (a *actor) startTxn() bool {
 // commits the transaction when it is due.
 func (a *actor) handleTxn() {
 	a.txn.span.add(a.msgs)
-	a.runSpan()
-	if a.due() {
-		a.commitSpan()
-	}
+	a.advanceSpan()
 }
 
 // resumeTxn runs, on a new plugin version, the records a halted
 // transaction held back.
 func (a *actor) resumeTxn() {
 	a.p.stats.In.Add(uint64(len(a.txn.span.in)))
+	a.advanceSpan()
+}
+
+// advanceSpan runs what the open transaction has not run yet and commits
+// it when it is due.
+func (a *actor) advanceSpan() {
 	a.runSpan()
 	if a.due() {
 		a.commitSpan()

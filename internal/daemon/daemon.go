@@ -36,6 +36,10 @@ type Options struct {
 	// ("host:port") once it listens: how a caller learns the port when
 	// http.listen asks for port 0.
 	OnHTTP func(addr string)
+	// ID names this run of the daemon (see NewID); "" draws a new one. It
+	// is added to every log line and, shortened, to the client id of every
+	// Kafka client, so consumer ids are unique across a fleet.
+	ID string
 }
 
 // Run starts everything cfg describes and blocks until ctx is cancelled,
@@ -60,6 +64,10 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	if o.Stats == nil {
 		o.Stats = &ReloadStats{}
 	}
+	if o.ID == "" {
+		o.ID = NewID()
+	}
+	log = log.With().Str("daemon", o.ID).Logger()
 
 	brokers := cfg.Kafka.Brokers
 	if cfg.Embedded() {
@@ -73,7 +81,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	if o.Version == "" {
 		o.Version = "dev"
 	}
-	mon := observe.New(observe.Options{Version: o.Version, Brokers: brokers, Embedded: cfg.Embedded()})
+	mon := observe.New(observe.Options{Version: o.Version, DaemonID: o.ID, Brokers: brokers, Embedded: cfg.Embedded()})
 	if cfg.HTTP.Listen != "" {
 		srv, err := observe.Listen(cfg.HTTP.Listen, mon.Handler(), log)
 		if err != nil {
@@ -86,6 +94,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 		}
 	}
 	copts := ClientOptions(cfg, brokers)
+	copts.ClientID = copts.ClientID + "-" + shortID(o.ID)
 	client, err := kafka.Connect(ctx, copts, log)
 	if err != nil {
 		return err

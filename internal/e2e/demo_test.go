@@ -79,8 +79,9 @@ topics = ["users"]
 		if m == nil {
 			t.Fatalf("malformed print line: %q", l)
 		}
-		if m[1] != "wasmhost-print-users-0" {
-			t.Errorf("consumer id %q", m[1])
+		// The client id, the daemon's short id, the pipeline, the member.
+		if !consumerID.MatchString(m[1]) {
+			t.Errorf("consumer id %q, want wasmhost-<daemon id>-print-users-0", m[1])
 		}
 		if k, _ := strconv.Atoi(m[4]); k < 0 || k > 100 {
 			t.Errorf("key %d outside 0..100", k)
@@ -90,6 +91,8 @@ topics = ["users"]
 		}
 	}
 }
+
+var consumerID = regexp.MustCompile(`^wasmhost-[0-9a-f]{8}-print-users-0$`)
 
 // printedLines returns the messages of the print plugin's log lines.
 func printedLines(t *testing.T, logs string) []string {

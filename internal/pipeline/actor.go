@@ -82,7 +82,7 @@ func (a *actor) run() error {
 		defer t.Stop()
 		a.ticks = t.C
 	}
-	a.log.Debug().Int64("from_offset", a.claim.InitialOffset()).Msg("actor started")
+	a.log.Debug().Str("from_offset", offsetName(a.claim.InitialOffset())).Msg("actor started")
 	for {
 		if a.halted {
 			// The stop policy: hold the partition, unprocessed, so the
@@ -461,3 +461,4 @@ func (a *actor) tick() {
 	}
 	a.p.stats.Out.Add(produceTick(a.acks, res))
 }
+

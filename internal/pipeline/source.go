@@ -42,7 +42,7 @@ func StartSource(cfg config.Source, o SourceOptions) (*Source, error) {
 		return nil, fmt.Errorf("source %s: plugin %s has no tick handler", cfg.Name, cfg.Plugin)
 	}
 	s := &Source{cfg: cfg, o: o, done: make(chan struct{}),
-		log: o.Logger.With().Str("pipeline", cfg.Name).Str("plugin", o.Plugin.Plugin().Name()).Logger()}
+		log: o.Logger.With().Str("source", cfg.Name).Str("plugin", o.Plugin.Plugin().Name()).Logger()}
 	s.acks = newAckQueue(o.Producer, func(int64) {}, &s.stopping)
 	ver := o.Plugin.acquire()
 	if ver == nil {
@@ -72,7 +72,7 @@ func (s *Source) instantiate(ver *version) (*host.Instance, error) {
 	return ver.plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   s.cfg.Name,
 		Config:     s.cfg.Config,
-		Logger:     s.o.Logger.With().Str("pipeline", s.cfg.Name).Logger(),
+		Logger:     s.o.Logger.With().Str("source", s.cfg.Name).Logger(),
 		AllowTopic: s.o.AllowTopic,
 		Partitions: s.partitions(),
 		Limits:     instanceLimits(s.cfg.Limits, 0),

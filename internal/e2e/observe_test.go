@@ -173,8 +173,8 @@ produce_topics = ["users"]
 	if float64(trapped) != m.sum("wasmhost_plugin_traps_total", pipe) {
 		t.Errorf("%d trap events in /api/status, metrics count %v", trapped, m.sum("wasmhost_plugin_traps_total", pipe))
 	}
-	if p.Counts.In != n || p.Counts.DeadLettered != uint64(bad) || p.Lag != 0 || p.Partitions != 4 {
-		t.Errorf("/api/status counts %+v, lag %d, partitions %d", p.Counts, p.Lag, p.Partitions)
+	if p.Counts.In != n || p.Counts.DeadLettered != uint64(bad) || p.Lag != 0 || p.ProcessedLag != 0 || p.Partitions != 4 {
+		t.Errorf("/api/status counts %+v, lag %d (processed %d), partitions %d", p.Counts, p.Lag, p.ProcessedLag, p.Partitions)
 	}
 
 	t.Run("record log lines carry their coordinates", func(t *testing.T) {
@@ -205,7 +205,7 @@ produce_topics = ["users"]
 				t.Errorf("output lacks the failed record in/%s@%s", part, off)
 			}
 		}
-		rows := regexp.MustCompile(`(?m)^wasmhost-copy-0\s+in\s+\d\s+\d+\s+\d+\s+0\s+running$`).FindAllString(out, -1)
+		rows := regexp.MustCompile(`(?m)^wasmhost-[0-9a-f]{8}-copy-0\s+in\s+\d\s+\d+\s+\d+\s+\d+\s+0\s+0\s+running$`).FindAllString(out, -1)
 		if len(rows) != 4 {
 			t.Errorf("%d partition rows with lag 0, want 4:\n%s", len(rows), out)
 		}

@@ -356,7 +356,8 @@ func (c *collector) kept(first, next int64) []*sarama.ProducerMessage {
 // process runs a batch through the plugin and the failure policy. It
 // returns the offset to commit: past the batch, or at the first record the
 // actor could not finish.
-func (a *actor) process(p emitter, msgs []*sarama.ConsumerMessage) int64 {
+func (a *actor) process(p emitter, msgs []*sarama.ConsumerMessage) (next int64) {
+	defer func() { a.processedTo(next) }()
 	a.batch.Reset()
 	for _, m := range msgs {
 		a.enc.add(&a.batch, m)

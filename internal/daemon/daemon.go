@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	}
 	closers = append(closers, func(context.Context) error { return client.Close() })
 	mon.Connected()
-	closers = append(closers, startProbe(mon, client, log))
+	closers = append(closers, startProbe(mon, client, log), startHistory(mon))
 	if err := ensureTopics(ctx, client, cfg, log); err != nil {
 		return err
 	}
@@ -208,5 +208,21 @@ func startProbe(mon *observe.Monitor, client sarama.Client, log zerolog.Logger) 
 		case <-stop.Done():
 			return fmt.Errorf("broker probe: %w", stop.Err())
 		}
+	}
+}
+
+// startHistory samples the pipelines for the status page's charts until
+// the returned function stops it.
+func startHistory(mon *observe.Monitor) func(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mon.RecordHistory(ctx, observe.HistoryInterval)
+	}()
+	return func(context.Context) error {
+		cancel()
+		<-done // a sample takes no longer than a Status
+		return nil
 	}
 }

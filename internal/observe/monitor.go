@@ -25,6 +25,7 @@ type Monitor struct {
 	opts    Options
 	started time.Time
 	probe   probeState
+	hist    history // the charts' samples (history.go)
 
 	mu        sync.Mutex
 	pipelines []*pipeline.Pipeline

@@ -288,4 +288,14 @@ func pluginPath(plugin, dir string) string {
 	return filepath.Join(dir, plugin+".wasm")
 }
 
+// PluginName is how logs, errors and the status page name a plugin: the
+// plugin key itself, or for a plugin configured by path ("build/grep.wasm")
+// its file name without ".wasm" ("grep"), not the full path.
+func PluginName(plugin string) string {
+	if isPluginFile(plugin) {
+		return strings.TrimSuffix(filepath.Base(plugin), ".wasm")
+	}
+	return plugin
+}
+
 func isPluginFile(plugin string) bool { return strings.HasSuffix(plugin, ".wasm") }

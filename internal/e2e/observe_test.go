@@ -88,7 +88,8 @@ produce_topics = ["users"]
 	waitFor(t, 60*time.Second, "all offsets committed (lag 0 on 4 partitions)", func() bool {
 		m = d.scrape(t)
 		return m.sum("wasmhost_records_in_total", pipe) == n && m.series("wasmhost_consumer_lag") == 4 &&
-			m.sum("wasmhost_consumer_lag", pipe) == 0
+			m.sum("wasmhost_consumer_lag", pipe) == 0 && m.series("wasmhost_consumer_processed_lag") == 4 &&
+			m.sum("wasmhost_consumer_processed_lag", pipe) == 0
 	})
 	exact := map[string]float64{
 		"wasmhost_records_in_total":                 n,

@@ -60,6 +60,8 @@ var (
 		"This daemon's members of the pipeline that are in a group session.", []string{"pipeline"}, nil)
 	descLag = prometheus.NewDesc("wasmhost_consumer_lag",
 		"High watermark minus committed offset of a partition this daemon consumes.", []string{"pipeline", "topic", "partition"}, nil)
+	descProcessedLag = prometheus.NewDesc("wasmhost_consumer_processed_lag",
+		"High watermark minus the offset after the last record the partition's actor processed (commits trail it by up to a second).", []string{"pipeline", "topic", "partition"}, nil)
 
 	descTicks = prometheus.NewDesc("wasmhost_source_ticks_total",
 		"Calls of a source's plugin.", pipeLabels, nil)
@@ -88,7 +90,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
 		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted, descCallSeconds, descBatchRecords, descMemory, descPartitions,
-		descHalted, descMembers, descLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
+		descHalted, descMembers, descLag, descProcessedLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
 		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
@@ -128,6 +130,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			for _, part := range m.Partitions {
 				halted += int(bool01(part.Halted))
 				gauge(descLag, float64(part.Lag), p.Name, part.Topic, strconv.Itoa(int(part.Partition)))
+				gauge(descProcessedLag, float64(part.ProcessedLag), p.Name, part.Topic, strconv.Itoa(int(part.Partition)))
 			}
 		}
 		gauge(descPartitions, float64(p.Partitions), p.Name)

@@ -137,4 +137,3 @@ func count(t *testing.T, addr, topic string) int64 {
 	}
 	return n
 }
-

@@ -215,7 +215,7 @@ func checkHistorySurvivesReload(t *testing.T, ctx context.Context, step func(str
 	t.Helper()
 	chart := `document.querySelector('article[data-pipeline="copy"] canvas[data-chart="rate"]')`
 	drawn := func() (points int, first int64) {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => { const c = ` + chart + `; return c ? [c.dataset.points || "0", c.dataset.first || "0"] : ["0", "0"]; })()`))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => { const c = `+chart+`; return c ? [c.dataset.points || "0", c.dataset.first || "0"] : ["0", "0"]; })()`))
 		if err != nil || len(v) != 2 {
 			return 0, 0
 		}

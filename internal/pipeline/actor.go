@@ -462,4 +462,3 @@ func (a *actor) tick() {
 	}
 	a.p.stats.Out.Add(produceTick(a.acks, res))
 }
-

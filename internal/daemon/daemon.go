@@ -156,7 +156,7 @@ func startBroker(cfg *config.Config, log zerolog.Logger) (*kafka.Broker, error) 
 			return nil, fmt.Errorf("embedded.data_dir: %w", err)
 		}
 	}
-	o, err := BrokerOptions(e, log.With().Str("component", "broker").Logger())
+	o, err := BrokerOptions(e, log) // its lines say component=embedded-broker
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package observe
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -79,8 +80,8 @@ func (h *history) add(now time.Time, pipes []pipeline.Status) {
 			dt := now.Sub(s.last).Seconds()
 			// A pipeline restarted by a reload counts from 0 again: a
 			// count below the last one is the new pipeline's whole count.
-			in = float64(since(p.Counts.In, s.in)) / dt
-			out = float64(since(p.Counts.Out, s.out)) / dt
+			in = round3(float64(since(p.Counts.In, s.in)) / dt)
+			out = round3(float64(since(p.Counts.Out, s.out)) / dt)
 		}
 		s.last, s.in, s.out, s.hasCounts = now, p.Counts.In, p.Counts.Out, true
 		s.Time = append(s.Time, now.UnixMilli())
@@ -114,6 +115,9 @@ func since(now, last uint64) uint64 {
 	}
 	return now - last
 }
+
+// round3 keeps a rate's JSON short: three decimals are plenty for a chart.
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // get returns the samples taken after the Unix millisecond after, every
 // pipeline's in name order.

@@ -26,25 +26,26 @@ func TestHistoryRatesLagsAndWindow(t *testing.T) {
 	h.add(t0.Add(time.Second), []pipeline.Status{pipeStatus("a", 100, 50, 7, 2)})
 	h.add(t0.Add(3*time.Second), []pipeline.Status{pipeStatus("a", 300, 50, 3, 0), pipeStatus("a", 1, 1, 1, 1)})
 	h.add(t0.Add(4*time.Second), []pipeline.Status{pipeStatus("a", 40, 10, 0, 0)}) // restarted
+	h.add(t0.Add(7*time.Second), []pipeline.Status{pipeStatus("a", 41, 10, 0, 0)}) // 1/3 record a second
 	got := h.get(0)
 	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "gone" {
 		t.Fatalf("pipelines %+v", got)
 	}
 	a := got[0]
 	ms := t0.UnixMilli()
-	if !slices.Equal(a.Time, []int64{ms, ms + 1000, ms + 3000, ms + 4000}) ||
-		!slices.Equal(a.InPerSecond, []float64{0, 100, 100, 40}) || !slices.Equal(a.OutPerSecond, []float64{0, 50, 0, 10}) ||
-		!slices.Equal(a.Lag, []int64{0, 7, 3, 0}) || !slices.Equal(a.ProcessedLag, []int64{0, 2, 0, 0}) {
+	if !slices.Equal(a.Time, []int64{ms, ms + 1000, ms + 3000, ms + 4000, ms + 7000}) ||
+		!slices.Equal(a.InPerSecond, []float64{0, 100, 100, 40, 0.333}) || !slices.Equal(a.OutPerSecond, []float64{0, 50, 0, 10, 0}) ||
+		!slices.Equal(a.Lag, []int64{0, 7, 3, 0, 0}) || !slices.Equal(a.ProcessedLag, []int64{0, 2, 0, 0, 0}) {
 		t.Errorf("history of a: %+v", a)
 	}
-	if since := h.get(ms + 1000); len(since[0].Time) != 2 || since[0].Time[0] != ms+3000 {
+	if since := h.get(ms + 1000); len(since[0].Time) != 3 || since[0].Time[0] != ms+3000 {
 		t.Errorf("samples after %d: %+v", ms+1000, since[0])
 	}
 
 	// A window later only a's samples from then on are left.
 	h.add(t0.Add(HistoryWindow+2*time.Second), []pipeline.Status{pipeStatus("a", 40, 10, 0, 0)})
 	got = h.get(0)
-	if len(got) != 1 || got[0].Name != "a" || !slices.Equal(got[0].Time, []int64{ms + 3000, ms + 4000, ms + HistoryWindow.Milliseconds() + 2000}) {
+	if len(got) != 1 || got[0].Name != "a" || !slices.Equal(got[0].Time, []int64{ms + 3000, ms + 4000, ms + 7000, ms + HistoryWindow.Milliseconds() + 2000}) {
 		t.Errorf("after a window: %+v", got)
 	}
 	if n := len(got[0].InPerSecond) + len(got[0].OutPerSecond) + len(got[0].Lag) + len(got[0].ProcessedLag); n != 4*len(got[0].Time) {

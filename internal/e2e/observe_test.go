@@ -182,6 +182,23 @@ produce_topics = ["users"]
 		checkRecordLogs(t, d.logs.String())
 	})
 
+	t.Run("a source's lines name it as source, not pipeline", func(t *testing.T) {
+		seen := false
+		for _, line := range strings.Split(d.logs.String(), "\n") {
+			var ev map[string]any
+			if json.Unmarshal([]byte(line), &ev) != nil || ev["message"] != "source started" {
+				continue
+			}
+			seen = true
+			if _, ok := ev["pipeline"]; ok || ev["source"] != "idle" {
+				t.Errorf("source line %s", line)
+			}
+		}
+		if !seen {
+			t.Error(`no "source started" line`)
+		}
+	})
+
 	t.Run("grafana dashboard uses only these metrics", func(t *testing.T) {
 		checkDashboard(t, m)
 	})

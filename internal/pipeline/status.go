@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/state"
 )
 
 // This file is the pipeline's status API: what /api/status, the status page
@@ -100,6 +101,10 @@ type PartitionStatus struct {
 	Halted      bool      `json:"halted"`
 	MemoryBytes uint64    `json:"memory_bytes"`
 	Since       time.Time `json:"since"`
+	// StateKeys and StateBytes are the size of the partition's state
+	// store, when its plugin uses state.
+	StateKeys  int   `json:"state_keys,omitempty"`
+	StateBytes int64 `json:"state_bytes,omitempty"`
 }
 
 // ErrorEvent is a plugin failure, with the coordinates of its records.
@@ -242,6 +247,7 @@ type partState struct {
 	since     time.Time
 	committed atomic.Int64
 	memory    atomic.Uint64
+	state     atomic.Pointer[state.Store] // the partition's store, nil without state
 	halted    atomic.Bool
 }
 
@@ -367,10 +373,14 @@ func (p *Pipeline) Status() Status {
 		}
 		hw, committed := ps.claim.HighWaterMarkOffset(), ps.committed.Load()
 		lag := max(hw-max(committed, 0), 0)
-		s.Members[i].Partitions = append(s.Members[i].Partitions, PartitionStatus{
+		pst := PartitionStatus{
 			Topic: k.topic, Partition: k.partition, HighWatermark: hw, Committed: committed, Lag: lag,
 			Halted: ps.halted.Load(), MemoryBytes: ps.memory.Load(), Since: ps.since,
-		})
+		}
+		if st := ps.state.Load(); st != nil {
+			pst.StateKeys, pst.StateBytes = st.Size()
+		}
+		s.Members[i].Partitions = append(s.Members[i].Partitions, pst)
 		s.Lag += lag
 		s.MemoryBytes += ps.memory.Load()
 		s.Partitions++

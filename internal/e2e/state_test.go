@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/wasmhost/wasmhost/internal/testutil"
+)
+
+// The word count of Kafka Streams' exactly-once system test: a stateful
+// plugin counts records per key in its state store and produces each new
+// count, while daemons are killed with SIGKILL, join and leave the group
+// (rebalances) and the plugin file is replaced (hot swap). Under
+// exactly-once the read_committed output of every key must be exactly
+// 1, 2, ..., its count, in order; under at-least-once no count may be
+// lower than the truth.
+
+const (
+	wcRecords = 6000
+	wcWords   = 40
+)
+
+// wcProduce produces the input in the background: record i has key
+// "w<i mod wcWords>", and each key always goes to the same partition.
+func wcProduce(t *testing.T, addr string) <-chan error {
+	done := make(chan error, 1)
+	cfg := saramaConfig()
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer p.Close()
+		const chunk = 100
+		for from := 0; from < wcRecords; from += chunk {
+			msgs := make([]*sarama.ProducerMessage, 0, chunk)
+			for i := from; i < from+chunk; i++ {
+				w := i % wcWords
+				msgs = append(msgs, &sarama.ProducerMessage{Topic: "in", Partition: int32(w % 4),
+					Key: sarama.StringEncoder(fmt.Sprintf("w%d", w)), Value: sarama.StringEncoder(strconv.Itoa(i))})
+			}
+			if err := p.SendMessages(msgs); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(80 * time.Millisecond) // ~1,200 records/s: the stream outlives the disruptions
+		}
+		done <- nil
+	}()
+	return done
+}
+
+// withSection appends a custom section to a module: the same code, another
+// file and sha256, so the daemon swaps it in as a new version.
+func withSection(wasm []byte, name string) []byte {
+	payload := append([]byte{byte(len(name))}, name...)
+	payload = append(payload, "swap"...)
+	out := append([]byte{}, wasm...)
+	out = append(out, 0, byte(len(payload)))
+	return append(out, payload...)
+}
+
+func TestStatefulWordCount(t *testing.T) {
+	for _, g := range []string{"exactly-once", "at-least-once"} {
+		t.Run(g, func(t *testing.T) {
+			t.Parallel()
+			b := startBrokerProc(t, freePort(t), t.TempDir())
+			createTopics(t, b.addr, 4, "in", "counts")
+			plugins := t.TempDir()
+			wasm := pluginBytes(t, "internal/e2e/testdata/plugins/wordcount")
+			writeFile(t, filepath.Join(plugins, "wordcount.wasm"), string(wasm))
+			cfg := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
+shutdown_timeout = "20s"
+[log]
+level = "info"
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[reload]
+delay = "50ms"
+[[pipelines]]
+name = "wc"
+plugin = "wordcount"
+topics = ["in"]
+guarantee = %q
+batch_size = 50
+session_timeout = "2s"
+transaction_timeout = "3s"
+transaction_size = 200
+produce_topics = ["counts"]
+config = { to = "counts" }
+`, b.addr, plugins, testutil.CacheDir(t), g))
+			produced := wcProduce(t, b.addr)
+			progress := func(what string, n int64) {
+				before := highWater(t, b.addr, "counts")
+				waitFor(t, 60*time.Second, what, func() bool { return highWater(t, b.addr, "counts") >= before+n })
+			}
+			d1 := startDaemon(t, cfg)
+			progress("output before the first kill", 300)
+			d1.kill9(t)
+			d1 = startDaemon(t, cfg)
+			d2 := startDaemon(t, cfg) // a rebalance: partitions move, stores are restored elsewhere
+			progress("output after the rebalance", 300)
+			// Hot swap while both serve.
+			if err := os.WriteFile(filepath.Join(plugins, "wordcount.wasm"), withSection(wasm, "v2"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			progress("output after the swap", 300)
+			d2.kill9(t) // its partitions go back to d1 after the session times out
+			progress("output after the second kill", 300)
+			d2 = startDaemon(t, cfg)
+			select {
+			case err := <-produced:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(90 * time.Second):
+				t.Fatal("the producer did not finish")
+			}
+			waitFor(t, 90*time.Second, "the whole input committed", func() bool {
+				sum := int64(0)
+				for _, off := range committedNoFail(b.addr, "wasmhost-wc", "in") {
+					sum += off
+				}
+				return sum >= wcRecords
+			})
+			for _, d := range []*daemonProc{d1, d2} {
+				if code := d.stop(t); code != 0 {
+					t.Fatalf("daemon exit code %d", code)
+				}
+			}
+			checkCounts(t, b.addr, g)
+		})
+	}
+}
+
+// checkCounts reads the counts in offset order per partition (a key's
+// counts all land in one partition) and checks them against the truth.
+func checkCounts(t *testing.T, addr, guarantee string) {
+	t.Helper()
+	exact := guarantee == "exactly-once"
+	want := wcRecords
+	if !exact {
+		want = 0 // at least the truth: read what is there
+	}
+	msgs := readAllWith(t, addr, "counts", want, 60*time.Second, exact)
+	byKey := map[string][]int{}
+	// Messages of one partition arrive in offset order.
+	for _, m := range msgs {
+		n, err := strconv.Atoi(string(m.Value))
+		if err != nil {
+			t.Fatalf("count %q: %v", m.Value, err)
+		}
+		byKey[string(m.Key)] = append(byKey[string(m.Key)], n)
+	}
+	truth := wcRecords / wcWords
+	if len(byKey) != wcWords {
+		t.Fatalf("%d keys counted, want %d", len(byKey), wcWords)
+	}
+	for k, counts := range byKey {
+		if exact {
+			for i, n := range counts {
+				if n != i+1 {
+					t.Fatalf("key %s: count #%d is %d (counts %v): not exactly once", k, i+1, n, counts)
+				}
+			}
+			if len(counts) != truth {
+				t.Fatalf("key %s: %d counts, want %d", k, len(counts), truth)
+			}
+			continue
+		}
+		top := 0
+		for _, n := range counts {
+			top = max(top, n)
+		}
+		if top < truth {
+			t.Fatalf("key %s: highest count %d, lower than the truth %d", k, top, truth)
+		}
+	}
+	t.Logf("%s: %d keys, %d count records, truth %d per key", guarantee, len(byKey), len(msgs), truth)
+}
+

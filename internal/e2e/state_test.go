@@ -188,4 +188,3 @@ func checkCounts(t *testing.T, addr, guarantee string) {
 	}
 	t.Logf("%s: %d keys, %d count records, truth %d per key", guarantee, len(byKey), len(msgs), truth)
 }
-

@@ -43,7 +43,7 @@ type actor struct {
 	// cut: a batch stopped short of its end without halting, because the
 	// session ended during a retry. Nothing after it may be handled: a
 	// later batch's offset would commit over the records it skipped.
-	cut bool
+	cut   bool
 	txn   *txnState   // exactly-once only
 	state *actorState // when the plugin uses state (state.go)
 }

@@ -19,7 +19,8 @@ import (
 // (rebalances) and the plugin file is replaced (hot swap). Under
 // exactly-once the read_committed output of every key must be exactly
 // 1, 2, ..., its count, in order; under at-least-once no count may be
-// lower than the truth.
+// lower than the truth. The plugin also traps now and then after changing
+// its state, which the host must take back.
 
 const (
 	wcRecords = 6000
@@ -97,7 +98,7 @@ session_timeout = "2s"
 transaction_timeout = "3s"
 transaction_size = 200
 produce_topics = ["counts"]
-config = { to = "counts" }
+config = { to = "counts", trap_every = "700" }
 `, b.addr, plugins, testutil.CacheDir(t), g))
 			produced := wcProduce(t, b.addr)
 			progress := func(what string, n int64) {

@@ -48,6 +48,12 @@ type Counts struct {
 	// again).
 	TxnCommitted uint64 `json:"transactions_committed"`
 	TxnAborted   uint64 `json:"transactions_aborted"`
+	// State: changelog records written, restores, the changelog records
+	// they applied and the seconds they took.
+	StateWrites         uint64  `json:"state_changelog_records"`
+	StateRestores       uint64  `json:"state_restores"`
+	StateRestored       uint64  `json:"state_restored_records"`
+	StateRestoreSeconds float64 `json:"state_restore_seconds"`
 }
 
 // Status is a snapshot of a running pipeline.
@@ -353,6 +359,9 @@ func (p *Pipeline) Status() Status {
 			Retried: p.stats.Retried.Load(), DeadLettered: p.stats.DeadLettered.Load(),
 			Skipped: p.stats.Skipped.Load(), Traps: p.stats.Traps.Load(), Timeouts: p.obs.timeouts.Load(),
 			TxnCommitted: p.stats.TxnCommitted.Load(), TxnAborted: p.stats.TxnAborted.Load(),
+			StateWrites: p.stats.StateWrites.Load(), StateRestores: p.stats.StateRestores.Load(),
+			StateRestored:       p.stats.StateRestored.Load(),
+			StateRestoreSeconds: time.Duration(p.stats.StateRestoreNanos.Load()).Seconds(),
 		},
 		CallSeconds:  p.obs.calls.snapshot(),
 		BatchRecords: p.obs.batches.snapshot(),

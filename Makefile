@@ -24,6 +24,10 @@ plugins: $(WASM)
 plugins/%.wasm: plugins/%/*.go $(shell find sdk -name '*.go' -not -name '*_test.go')
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./plugins/$*
 
+# The counter example, for the benchmark's stateful row.
+examples/counter/counter.wasm: examples/counter/*.go $(shell find sdk -name '*.go' -not -name '*_test.go')
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/counter
+
 run: build plugins
 	./$(BIN) run --config config.toml
 
@@ -46,7 +50,7 @@ test: setup-c setup-browser
 # limit), the hot-reload benchmark, then the side-by-side harness on the
 # embedded broker (baseline copy loop vs wasmhost), which prints the table
 # and writes bench/results.json. About 6 minutes on 2 cores.
-bench: build plugins
+bench: build plugins examples/counter/counter.wasm
 	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem ./sdk/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/ | tee bench/host.txt

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -188,4 +189,78 @@ func checkCounts(t *testing.T, addr, guarantee string) {
 		}
 	}
 	t.Logf("%s: %d keys, %d count records, truth %d per key", guarantee, len(byKey), len(msgs), truth)
+}
+
+// TestStatefulTicksExactlyOnce runs the counter example (its window in the
+// state store) ticking under exactly-once while a daemon is killed with
+// SIGKILL and another joins: every record is counted in exactly one
+// committed window, so each key's read_committed counts sum to the truth.
+func TestStatefulTicksExactlyOnce(t *testing.T) {
+	t.Parallel()
+	b := startBrokerProc(t, freePort(t), t.TempDir())
+	createTopics(t, b.addr, 4, "in", "counts")
+	plugins := t.TempDir()
+	addPlugin(t, plugins, "counter", "examples/counter")
+	cfg := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
+shutdown_timeout = "20s"
+[log]
+level = "info"
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[[pipelines]]
+name = "count"
+plugin = "counter"
+topics = ["in"]
+guarantee = "exactly-once"
+tick_interval = "100ms"
+session_timeout = "2s"
+transaction_timeout = "3s"
+produce_topics = ["counts"]
+config = { to = "counts" }
+`, b.addr, plugins, testutil.CacheDir(t)))
+	produced := wcProduce(t, b.addr)
+	d1 := startDaemon(t, cfg)
+	waitFor(t, 60*time.Second, "the first windows", func() bool { return highWater(t, b.addr, "counts") >= 40 })
+	d1.kill9(t)
+	d1 = startDaemon(t, cfg)
+	d2 := startDaemon(t, cfg)
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	sums := func() (map[string]int, int) {
+		by, total := map[string]int{}, 0
+		for _, m := range readAllWith(t, b.addr, "counts", 1<<30, 2*time.Second, true) {
+			var v struct {
+				Key   string `json:"key"`
+				Count int    `json:"count"`
+			}
+			if err := json.Unmarshal(m.Value, &v); err != nil {
+				t.Fatalf("count record %q: %v", m.Value, err)
+			}
+			by[v.Key] += v.Count
+			total += v.Count
+		}
+		return by, total
+	}
+	waitFor(t, 120*time.Second, "every record counted in a committed window", func() bool {
+		_, total := sums()
+		return total >= wcRecords
+	})
+	for _, d := range []*daemonProc{d1, d2} {
+		if code := d.stop(t); code != 0 {
+			t.Fatalf("daemon exit code %d", code)
+		}
+	}
+	by, total := sums()
+	for k, n := range by {
+		if n != wcRecords/wcWords {
+			t.Errorf("key %s counted %d times, want %d", k, n, wcRecords/wcWords)
+		}
+	}
+	if len(by) != wcWords || total != wcRecords {
+		t.Fatalf("%d keys, %d counted; want %d keys, %d", len(by), total, wcWords, wcRecords)
+	}
 }

@@ -251,7 +251,7 @@ config = { to = "counts" }
 	})
 	for _, d := range []*daemonProc{d1, d2} {
 		if code := d.stop(t); code != 0 {
-			t.Fatalf("daemon exit code %d", code)
+			t.Fatalf("daemon exit code %d\n%s", code, tail(d.logs.String(), 30))
 		}
 	}
 	by, total := sums()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,11 +136,7 @@ config = { to = "counts", trap_every = "700" }
 				}
 				return sum >= wcRecords
 			})
-			for _, d := range []*daemonProc{d1, d2} {
-				if code := d.stop(t); code != 0 {
-					t.Fatalf("daemon exit code %d", code)
-				}
-			}
+			stopAll(t, d1, d2)
 			checkCounts(t, b.addr, g)
 		})
 	}
@@ -249,11 +246,7 @@ config = { to = "counts" }
 		_, total := sums()
 		return total >= wcRecords
 	})
-	for _, d := range []*daemonProc{d1, d2} {
-		if code := d.stop(t); code != 0 {
-			t.Fatalf("daemon exit code %d\n%s", code, tail(d.logs.String(), 30))
-		}
-	}
+	stopAll(t, d1, d2)
 	by, total := sums()
 	for k, n := range by {
 		if n != wcRecords/wcWords {
@@ -262,5 +255,22 @@ config = { to = "counts" }
 	}
 	if len(by) != wcWords || total != wcRecords {
 		t.Fatalf("%d keys, %d counted; want %d keys, %d", len(by), total, wcWords, wcRecords)
+	}
+}
+
+// stopAll stops daemons with SIGTERM once each has started its pipeline (a
+// daemon signalled before it handles signals dies of the signal), and
+// fails on an exit code other than 0.
+func stopAll(t *testing.T, ds ...*daemonProc) {
+	t.Helper()
+	for _, d := range ds {
+		waitFor(t, 60*time.Second, "the daemon to start its pipeline", func() bool {
+			return strings.Contains(d.logs.String(), "pipeline started")
+		})
+	}
+	for _, d := range ds {
+		if code := d.stop(t); code != 0 {
+			t.Fatalf("daemon exit code %d\n%s", code, tail(d.logs.String(), 30))
+		}
 	}
 }

@@ -166,14 +166,14 @@ func stateScan(st *callState, mem api.Memory, stack []uint64) int32 {
 			end = []byte{} // an empty end: nothing is before it
 		}
 	}
-	// One answer holds at most maxScanBytes, so its size fits the i32 it
-	// returns and the host's copy stays small.
-	bcap = min(bcap, maxScanBytes)
 	// Bounds first: [bp, bp+bcap) must be guest memory before anything is
 	// written there.
 	if uint64(bp)+uint64(bcap) > uint64(mem.Size()) {
 		return abi.StatusBadPointer
 	}
+	// One answer holds at most maxScanBytes, so its size fits the i32 it
+	// returns and the host's copy stays small.
+	bcap = min(bcap, maxScanBytes)
 	// start and end alias guest memory that the writes below may cover:
 	// copy them.
 	start, end = clone(start), cloneKeepEmpty(end)

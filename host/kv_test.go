@@ -76,3 +76,30 @@ func TestStateFunctionsReachTheStore(t *testing.T) {
 		t.Fatalf("without state: %+v, %v", res, err)
 	}
 }
+
+// TestStateFunctionsRefuseHostileArguments hands the state functions
+// pointers and lengths outside guest memory, wrapping around it, over the
+// bounds and empty: each gets a status, nothing panics, and only the one
+// good put changes the store.
+func TestStateFunctionsRefuseHostileArguments(t *testing.T) {
+	rt := newRuntime(t)
+	p := load(t, rt, "host/testdata/plugins/statehostile")
+	st := &mapState{m: map[string][]byte{}, max: 10}
+	inst := instantiate(t, p, host.InstanceOptions{State: st})
+	res, err := inst.HandleBatch(t.Context(), batchOf("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) != 1 {
+		t.Fatalf("failures %+v", res.Failures)
+	}
+	want := "put_key_far=-1 put_value_far=-1 put_key_wraps=-1 put_key_huge=-6 put_value_huge=-6 put_key_empty=-4 put_ok=0 " +
+		"get_val_far=-1 get_small_cap=3 get_ok=3 delete_far=-1 scan_buf_far=-1 scan_buf_wraps=-1 scan_start_huge=-6 " +
+		"scan_cap_3=-2 scan_ok=14"
+	if got := res.Failures[0].Reason; got != want {
+		t.Fatalf("statuses\n got %s\nwant %s", got, want)
+	}
+	if len(st.m) != 1 || string(st.m["key"]) != "key" {
+		t.Fatalf("store %v: only the good put may change it", st.m)
+	}
+}

@@ -54,6 +54,8 @@ bench: build plugins examples/counter/counter.wasm
 	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem ./sdk/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/ | tee bench/host.txt
+	# State restore from a changelog (target: 200,000 records/s per partition).
+	$(GO) test -run '^$$' -bench Restore -benchtime 3x ./internal/state/
 	# Hot reload: file write to the new version serving, and the throughput dip.
 	$(GO) test -run '^$$' -bench PluginSwap -benchtime 5x ./internal/e2e/
 	$(GO) run ./cmd/wasmhost-bench -bin $(BIN) -plugins plugins -boundary bench/host.txt -out bench/results.json

@@ -24,9 +24,10 @@ var errStateRerun = errors.New("a record failed in a call that changed state; ru
 // actorState is an actor's store, when its plugin uses state: partition
 // part of the changelog topic is its durable copy.
 type actorState struct {
-	store *state.Store
-	topic string
-	part  int32
+	store   *state.Store
+	topic   string
+	part    int32
+	pending int // changelog records of the transaction being committed
 }
 
 // changelogs remembers the changelog topics a pipeline has made sure of.
@@ -163,7 +164,7 @@ func (a *actor) appendChangelog(msgs []*sarama.ProducerMessage) []*sarama.Produc
 		return msgs
 	}
 	out, n := a.state.store.AppendChangelog(msgs[:len(msgs):len(msgs)], a.state.topic, a.state.part)
-	a.p.stats.StateWrites.Add(uint64(n))
+	a.state.pending = n
 	return out
 }
 
@@ -172,6 +173,8 @@ func (a *actor) appendChangelog(msgs []*sarama.ProducerMessage) []*sarama.Produc
 func (a *actor) stateCommitted() {
 	if a.state != nil {
 		a.state.store.Commit()
+		a.p.stats.StateWrites.Add(uint64(a.state.pending))
+		a.state.pending = 0
 	}
 }
 
@@ -180,6 +183,7 @@ func (a *actor) stateCommitted() {
 func (a *actor) stateAborted() {
 	if a.state != nil {
 		a.state.store.Abort()
+		a.state.pending = 0
 	}
 }
 

@@ -55,6 +55,7 @@ func (r *runner) newStore() *state.Store {
 	for _, e := range r.o.State {
 		s.Apply([]byte(e.Key), []byte(e.Value))
 	}
+	s.Publish()
 	return s
 }
 

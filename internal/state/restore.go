@@ -34,6 +34,7 @@ func Restore(ctx context.Context, client sarama.Client, s *Store, topic string, 
 	start := time.Now()
 	r := restorer{client: client, s: s, topic: topic, part: part, committed: committed, maxBytes: restoreFetchBytes}
 	err := r.run(ctx)
+	s.Publish()
 	return Restored{Records: r.applied, End: r.offset, Took: time.Since(start)}, err
 }
 

@@ -258,22 +258,24 @@ func (s *Store) rollback(n int) {
 
 // Apply sets key to value (nil deletes it) without recording an undo or
 // checking limits: restoring from the changelog, which holds only what
-// the limits allowed.
+// the limits allowed. Size does not see it until Publish.
 func (s *Store) Apply(key, value []byte) {
-	k := string(key)
-	if old, ok := s.m[k]; ok {
-		s.bytes -= int64(len(k) + len(old))
-	} else if value != nil {
+	old, ok := s.m[string(key)]
+	switch {
+	case value == nil && ok:
+		delete(s.m, string(key))
+		s.bytes -= int64(len(key) + len(old))
+		s.unsorted = true
+	case value == nil:
+	case ok:
+		s.m[string(key)] = bytes0(value)
+		s.bytes += int64(len(value) - len(old))
+	default:
+		s.m[string(key)] = bytes0(value)
+		s.bytes += int64(len(key) + len(value))
 		s.unsorted = true
 	}
-	if value == nil {
-		if _, ok := s.m[k]; ok {
-			delete(s.m, k)
-			s.unsorted = true
-		}
-	} else {
-		s.m[k] = bytes0(value)
-		s.bytes += int64(len(k) + len(value))
-	}
-	s.size.set(len(s.m), s.bytes)
 }
+
+// Publish makes the store's size after Apply visible to Size.
+func (s *Store) Publish() { s.size.set(len(s.m), s.bytes) }

@@ -172,7 +172,7 @@ docs/plugin-guide.md describes both formats in full.`,
 	fl.DurationVar(&f.callTimeout, "call-timeout", def.Limits.CallTimeout.Duration, "time limit of one call, as limits.call_timeout")
 	fl.StringVar(&f.pipeline, "pipeline", "test", "pipeline name the plugin sees (config wasmhost.pipeline)")
 	fl.StringVar(&f.consumer, "consumer", "", "consumer id the plugin sees (config wasmhost.consumer); default \"PIPELINE-0\" with input records, \"\" (a source) without")
-	fl.StringVar(&f.stateFile, "state", "", "initial state of a plugin that uses state, JSON lines {\"key\":\"k\",\"value\":\"v\"}; the final state ends the account")
+	fl.StringVar(&f.stateFile, "state", "", "initial state of a plugin that uses state, JSON lines {\"key\":\"k\",\"value\":\"v\"}; the final state ends the transcript")
 	fl.StringVar(&f.name, "name", "", "plugin name (config wasmhost.plugin; default the file name without .wasm)")
 	return cmd
 }

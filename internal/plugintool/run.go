@@ -47,7 +47,7 @@ type RunOptions struct {
 	// discards it.
 	Report io.Writer
 	// State is the initial state of a plugin that uses state (one store,
-	// as for one input partition); its final state ends the account.
+	// as for one input partition); its final state ends the transcript.
 	State []StateEntry
 }
 

@@ -2,16 +2,18 @@ package plugintool
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/wasmhost/wasmhost/internal/state"
+	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
 // StateEntry is one key of a plugin's state in a --state file and in the
-// account's final state: a JSON line {"key":"k","value":"v"}.
+// --state file: a JSON line {"key":"k","value":"v"}.
 type StateEntry struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
@@ -78,7 +80,8 @@ func (r *runner) endCall(keep bool) {
 	r.store.Commit()
 }
 
-// finalState writes the store's keys to the account and the summary.
+// finalState writes the store's keys to the account and ends the
+// transcript with them, in key order.
 func (r *runner) finalState(w io.Writer) {
 	if r.store == nil {
 		return
@@ -86,9 +89,12 @@ func (r *runner) finalState(w io.Writer) {
 	r.sum.StateKeys = r.store.Len()
 	fmt.Fprintf(w, "final state, %d keys:\n", r.store.Len())
 	r.store.Scan(nil, nil, func(k, v []byte) bool {
-		e := StateEntry{Key: string(k), Value: string(v)}
-		b, _ := json.Marshal(e)
-		fmt.Fprintf(w, "  %s\n", b)
+		e := Entry{Input: -1, Tick: -1, State: true,
+			Record: abi.Record{Key: bytes.Clone(k), Value: append([]byte{}, v...)}}
+		r.entries = append(r.entries, e)
+		if b, err := e.MarshalJSON(); err == nil {
+			fmt.Fprintf(w, "    %s\n", b)
+		}
 		return true
 	})
 }

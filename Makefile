@@ -24,6 +24,10 @@ plugins: $(WASM)
 plugins/%.wasm: plugins/%/*.go $(shell find sdk -name '*.go' -not -name '*_test.go')
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./plugins/$*
 
+# The counter example, for the benchmark's stateful row.
+examples/counter/counter.wasm: examples/counter/*.go $(shell find sdk -name '*.go' -not -name '*_test.go')
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/counter
+
 run: build plugins
 	./$(BIN) run --config config.toml
 
@@ -46,10 +50,12 @@ test: setup-c setup-browser
 # limit), the hot-reload benchmark, then the side-by-side harness on the
 # embedded broker (baseline copy loop vs wasmhost), which prints the table
 # and writes bench/results.json. About 6 minutes on 2 cores.
-bench: build plugins
+bench: build plugins examples/counter/counter.wasm
 	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem ./sdk/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/ | tee bench/host.txt
+	# State restore from a changelog (target: 200,000 records/s per partition).
+	$(GO) test -run '^$$' -bench Restore -benchtime 3x ./internal/state/
 	# Hot reload: file write to the new version serving, and the throughput dip.
 	$(GO) test -run '^$$' -bench PluginSwap -benchtime 5x ./internal/e2e/
 	$(GO) run ./cmd/wasmhost-bench -bin $(BIN) -plugins plugins -boundary bench/host.txt -out bench/results.json

@@ -30,6 +30,11 @@ type callState struct {
 	callErr       error // a problem that fails the whole call
 	reader        abi.OutputReader
 	arena         []byte // what the outputs of a produce call alias
+
+	// inHandler: a batch or tick handler is running, the only calls that
+	// may change state (kv.go).
+	inHandler bool
+	scanBuf   []byte // state_scan's entries, reused
 }
 
 func (st *callState) reset(batch *abi.BatchWriter, count int, inBatch bool) {

@@ -139,6 +139,7 @@ type Pipeline struct {
 	Failure          Failure           `toml:"failure"`
 	Limits           PipelineLimits    `toml:"limits"`
 	Grants           Grants            `toml:"grants"`
+	State            State             `toml:"state"`
 }
 
 // Failure says what a pipeline does when a plugin call fails.
@@ -237,6 +238,7 @@ func DefaultPipeline() Pipeline {
 		Failure:            Failure{Policy: Stop, Retries: 3, Backoff: Duration{100 * time.Millisecond}},
 		Limits:             PipelineLimits{Limits: defaultLimits(), MaxInputRecord: MiB},
 		Grants:             defaultGrants(),
+		State:              State{MaxKeys: DefaultStateMaxKeys, MaxBytes: DefaultStateMaxBytes},
 	}
 }
 

@@ -104,17 +104,20 @@ func (a *actor) commitSpan() {
 	backoff := 100 * time.Millisecond
 	for {
 		offsets := s.offsets()
-		if len(s.out) == 0 && offsets == nil {
+		out := a.appendChangelog(s.out)
+		if len(out) == 0 && offsets == nil {
 			s.committed()
 			return
 		}
-		err := t.prod.commit(s.out, offsets, t.meta)
+		err := t.prod.commit(out, offsets, t.meta)
 		if err == nil {
 			a.p.stats.TxnCommitted.Add(1)
+			a.stateCommitted()
 			s.committed()
 			return
 		}
 		a.p.stats.TxnAborted.Add(1)
+		a.stateAborted()
 		if errors.Is(err, errFenced) {
 			// A newer owner of this partition exists: stop touching it.
 			a.log.Warn().Err(err).Msg("fenced by a newer owner of the partition; stopping this actor")

@@ -26,6 +26,12 @@ type Stats struct {
 	Traps        atomic.Uint64 // instances lost to a trap or timeout
 	TxnCommitted atomic.Uint64 // exactly-once transactions committed
 	TxnAborted   atomic.Uint64 // exactly-once transactions aborted (their batches ran again)
+
+	// State (state.go), for plugins that use it.
+	StateWrites       atomic.Uint64 // changelog records written (sent, or committed in a transaction)
+	StateRestores     atomic.Uint64 // partition stores restored from the changelog
+	StateRestored     atomic.Uint64 // changelog records those restores applied
+	StateRestoreNanos atomic.Uint64 // time those restores took
 }
 
 // Options are what a pipeline needs from the daemon.
@@ -57,6 +63,7 @@ type Pipeline struct {
 	stats        Stats
 	obs          tracker // members, partitions, call histograms, recent errors (status.go)
 	stopping     atomic.Bool
+	changelogs   changelogs // state changelog topics made sure of
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -140,7 +147,7 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 
 // newInstance instantiates a version of the plugin for an actor; log is the
 // pipeline's base logger with the actor's coordinates.
-func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog.Logger) (*host.Instance, error) {
+func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog.Logger, st host.State) (*host.Instance, error) {
 	return plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   p.cfg.Name,
 		Consumer:   consumer,
@@ -150,6 +157,7 @@ func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog
 		Partitions: p.partitions,
 		Limits:     p.limits,
 		Grants:     instanceGrants(p.cfg.Grants),
+		State:      st,
 	})
 }
 

@@ -141,10 +141,13 @@ func (s *Source) tick(inst *host.Instance, now time.Time) bool {
 // produceTick hands what a tick produced to q, as one entry with no offset
 // to mark (it derives from no input record), and returns how many records
 // that was.
-func produceTick(q *ackQueue, res *host.Result) uint64 {
+func produceTick(q *ackQueue, res *host.Result, more ...func(*pending)) uint64 {
 	p := q.open()
 	for i := range res.Outputs {
 		p.send(producerMessage(&res.Outputs[i].Record))
+	}
+	for _, f := range more {
+		f(p)
 	}
 	p.seal(-1)
 	return uint64(len(res.Outputs))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/state"
 )
 
 // This file is the pipeline's status API: what /api/status, the status page
@@ -47,6 +48,12 @@ type Counts struct {
 	// again).
 	TxnCommitted uint64 `json:"transactions_committed"`
 	TxnAborted   uint64 `json:"transactions_aborted"`
+	// State: changelog records written, restores, the changelog records
+	// they applied and the seconds they took.
+	StateWrites         uint64  `json:"state_changelog_records"`
+	StateRestores       uint64  `json:"state_restores"`
+	StateRestored       uint64  `json:"state_restored_records"`
+	StateRestoreSeconds float64 `json:"state_restore_seconds"`
 }
 
 // Status is a snapshot of a running pipeline.
@@ -113,6 +120,10 @@ type PartitionStatus struct {
 	Halted       bool      `json:"halted"`
 	MemoryBytes  uint64    `json:"memory_bytes"`
 	Since        time.Time `json:"since"`
+	// StateKeys and StateBytes are the size of the partition's state
+	// store, when its plugin uses state.
+	StateKeys  int   `json:"state_keys,omitempty"`
+	StateBytes int64 `json:"state_bytes,omitempty"`
 }
 
 // ErrorEvent is a plugin failure, with the coordinates of its records.
@@ -256,6 +267,7 @@ type partState struct {
 	committed atomic.Int64
 	processed atomic.Int64 // -1 until the first batch
 	memory    atomic.Uint64
+	state     atomic.Pointer[state.Store] // the partition's store, nil without state
 	halted    atomic.Bool
 }
 
@@ -370,6 +382,9 @@ func (p *Pipeline) Status() Status {
 			Retried: p.stats.Retried.Load(), DeadLettered: p.stats.DeadLettered.Load(),
 			Skipped: p.stats.Skipped.Load(), Traps: p.stats.Traps.Load(), Timeouts: p.obs.timeouts.Load(),
 			TxnCommitted: p.stats.TxnCommitted.Load(), TxnAborted: p.stats.TxnAborted.Load(),
+			StateWrites: p.stats.StateWrites.Load(), StateRestores: p.stats.StateRestores.Load(),
+			StateRestored:       p.stats.StateRestored.Load(),
+			StateRestoreSeconds: time.Duration(p.stats.StateRestoreNanos.Load()).Seconds(),
 		},
 		CallSeconds:  p.obs.calls.snapshot(),
 		BatchRecords: p.obs.batches.snapshot(),
@@ -393,11 +408,15 @@ func (p *Pipeline) Status() Status {
 			processed = committed
 		}
 		lag, plag := max(hw-max(committed, 0), 0), max(hw-max(processed, 0), 0)
-		s.Members[i].Partitions = append(s.Members[i].Partitions, PartitionStatus{
+		pst := PartitionStatus{
 			Topic: k.topic, Partition: k.partition, HighWatermark: hw, Committed: committed, Lag: lag,
 			Processed: processed, ProcessedLag: plag,
 			Halted: ps.halted.Load(), MemoryBytes: ps.memory.Load(), Since: ps.since,
-		})
+		}
+		if st := ps.state.Load(); st != nil {
+			pst.StateKeys, pst.StateBytes = st.Size()
+		}
+		s.Members[i].Partitions = append(s.Members[i].Partitions, pst)
 		s.Lag += lag
 		s.ProcessedLag += plag
 		s.MemoryBytes += ps.memory.Load()

@@ -212,7 +212,7 @@ function updatePipeline(p, now) {
     if (!m.partitions || m.partitions.length === 0) {
       const tr = el("tr");
       tr.append(el("td", m.consumer), el("td", m.joined ? "no partitions" : "not in group", "muted"),
-        el("td"), el("td"), el("td"), el("td"), el("td"), el("td"), el("td", m.joined ? "idle" : "joining", m.joined ? "" : "bad"));
+        el("td"), el("td"), el("td"), el("td"), el("td"), el("td"), el("td"), el("td", m.joined ? "idle" : "joining", m.joined ? "" : "bad"));
       rows.push(tr);
       continue;
     }
@@ -222,6 +222,7 @@ function updatePipeline(p, now) {
         el("td", pt.processed < 0 ? "none" : fmtInt(pt.processed), "num"),
         el("td", pt.committed < 0 ? "none" : fmtInt(pt.committed), "num"), el("td", fmtInt(pt.high_watermark), "num"),
         el("td", fmtInt(pt.processed_lag), "num"), el("td", fmtInt(pt.lag), "num"),
+        el("td", pt.state_keys || pt.state_bytes ? fmtInt(pt.state_keys || 0) + " keys, " + fmtBytes(pt.state_bytes || 0) : "", "num"),
         el("td", pt.halted ? "halted" : "running", pt.halted ? "bad" : ""));
       rows.push(tr);
     }

@@ -93,7 +93,7 @@ func (w *work) startPipeline(spec pipeSpec, drain time.Duration) error {
 	slot := w.plugins.use(spec.plugin, true)
 	p, err := pipeline.Start(spec.cfg, pipeline.Options{
 		Client: w.copts, Producer: w.producer, Plugin: slot,
-		AllowTopic: pipeline.Allowlist(spec.allow), DrainTimeout: drain, Logger: w.log,
+		AllowTopic: pipeline.Allowlist(spec.allow), ProduceTopics: spec.allow, DrainTimeout: drain, Logger: w.log,
 	})
 	if err != nil {
 		w.plugins.unuse(spec.plugin, true)

@@ -90,7 +90,13 @@ type stream struct {
 // starts producing streamLen sequenced records in the background.
 func newStream(t *testing.T, addr, guarantee string) *stream {
 	t.Helper()
-	createTopics(t, addr, 4, "in", "out")
+	return newStreamParts(t, addr, guarantee, 4)
+}
+
+// newStreamParts is newStream with topics of the given partition count.
+func newStreamParts(t *testing.T, addr, guarantee string, partitions int32) *stream {
+	t.Helper()
+	createTopics(t, addr, partitions, "in", "out")
 	cfg := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
 shutdown_timeout = "20s"
 [log]

@@ -27,7 +27,9 @@ func (a *actor) startTxn() bool {
 		if err == nil {
 			meta := &sarama.ConsumerGroupMetadata{GroupID: p.cfg.Group, GenerationID: a.sess.GenerationID(), MemberID: a.sess.MemberID()}
 			a.txn = &txnState{prod: prod, meta: meta}
-			return true
+			// A previous owner's transaction may have been cut short by a
+			// broker crash: seal before committing anything (txnrecover.go).
+			return a.seal()
 		}
 		a.log.Warn().Err(err).Str("transactional_id", id).Dur("retry_in", backoff).Msg("cannot start the transactional producer, retrying")
 		if !sleep(a.sess.Context(), backoff) {
@@ -93,9 +95,10 @@ func (a *actor) runSpan() {
 
 // commitSpan commits, in one transaction, what the open transaction's
 // batches produced (dead-letter records included) with the input offset
-// past them. When the transaction fails it is aborted and every one of its
-// batches runs again from the start: the committed offset has not moved, so
-// this is the rewind.
+// past them. When the commit fails, its outcome is settled from the
+// committed offset read again (settleUnknown): when the transaction did not
+// commit, every one of its batches runs again from the start: the
+// committed offset has not moved, so this is the rewind.
 func (a *actor) commitSpan() {
 	t, s := a.txn, &a.txn.span
 	if s.run == 0 {
@@ -114,19 +117,33 @@ func (a *actor) commitSpan() {
 			s.committed()
 			return
 		}
-		a.p.stats.TxnAborted.Add(1)
-		if errors.Is(err, errFenced) {
+		if errors.Is(err, errFenced) && !a.stillOwner(err) {
 			// A newer owner of this partition exists: stop touching it.
-			a.log.Warn().Err(err).Msg("fenced by a newer owner of the partition; stopping this actor")
+			a.p.stats.TxnAborted.Add(1)
 			t.fenced, a.halted = true, true
 			s.reset()
 			return
 		}
-		a.log.Warn().Err(err).Int64("first_offset", s.in[0].Offset).Int("records", len(s.in)).
+		// The outcome is unknown: never decide from the span
+		// (txnrecover.go).
+		fate := a.settleUnknown(err)
+		if fate == fateCommitted {
+			a.p.stats.TxnCommitted.Add(1)
+			s.committed()
+			return
+		}
+		a.p.stats.TxnAborted.Add(1)
+		if fate == fateStop {
+			// Revoked, or someone else's: the next owner starts again
+			// from the committed offset, and this actor must not go on
+			// past it.
+			s.reset()
+			a.cut = true
+			return
+		}
+		a.log.Warn().Int64("first_offset", s.in[0].Offset).Int("records", len(s.in)).
 			Int("batches", len(s.ends)).Dur("retry_in", backoff).Msg("transaction aborted; running its batches again")
 		if !sleep(a.sess.Context(), backoff) {
-			// Revoked: the next owner starts again from the committed
-			// offset, and this actor must not go on past it.
 			s.reset()
 			a.cut = true
 			return
@@ -136,4 +153,19 @@ func (a *actor) commitSpan() {
 		s.rewind()
 		a.runSpan()
 	}
+}
+
+// stillOwner decides, after PRODUCER_FENCED, whether a newer owner of the
+// partition exists. One exists only after a rebalance, which ends this
+// actor's session within a heartbeat; a broker that aborted the
+// transaction (a restart does) bumps the epoch too, and then the session
+// outlives the wait and the actor recovers as from any unknown outcome.
+func (a *actor) stillOwner(err error) bool {
+	a.log.Warn().Err(err).Msg(fencedMessage + "; waiting for the group to tell which")
+	if !sleep(a.sess.Context(), a.p.cfg.SessionTimeout.Duration) {
+		a.log.Warn().Msg("fenced by a newer owner of the partition; stopping this actor")
+		return false
+	}
+	a.log.Info().Msg("still the partition's owner after PRODUCER_FENCED: the broker aborted the transaction")
+	return true
 }

@@ -138,13 +138,17 @@ func committedOffsets(client sarama.Client, group, topic string) (map[int32]int6
 	return out, nil
 }
 
-// compare is the pure part of Check.
+// compare is the pure part of Check. An input record written twice (a
+// producer that resent a batch) is two input records: each is owed its
+// own output, so outputs are matched to input copies by seq, and only
+// outputs beyond a seq's copies are duplicates.
 func compare(in, out map[int32][]record, committed map[int32]int64, withCommits bool) *Report {
 	type origin struct {
 		partition int32
 		offset    int64
 	}
 	bySeq := map[int]origin{}
+	copies := map[int]int{}
 	reports := map[int32]*PartitionReport{}
 	for p, recs := range in {
 		rep := &PartitionReport{Partition: p, Input: len(recs), Committed: -1}
@@ -155,6 +159,7 @@ func compare(in, out map[int32][]record, committed map[int32]int64, withCommits 
 		for _, r := range recs {
 			if r.hasSeq {
 				bySeq[r.seq] = origin{p, r.offset}
+				copies[r.seq]++
 			}
 		}
 	}
@@ -176,7 +181,7 @@ func compare(in, out map[int32][]record, committed map[int32]int64, withCommits 
 			pr := reports[o.partition]
 			pr.Output++
 			seen[r.seq]++
-			if seen[r.seq] > 1 {
+			if seen[r.seq] > copies[r.seq] {
 				pr.Duplicated++
 				continue
 			}
@@ -188,8 +193,13 @@ func compare(in, out map[int32][]record, committed map[int32]int64, withCommits 
 	}
 	for p, recs := range in {
 		pr := reports[p]
+		nth := map[int]int{} // copies of a seq met so far in this partition
 		for _, r := range recs {
-			if !r.hasSeq || seen[r.seq] > 0 {
+			if !r.hasSeq {
+				continue
+			}
+			nth[r.seq]++
+			if seen[r.seq] >= nth[r.seq] {
 				continue
 			}
 			pr.Missing++

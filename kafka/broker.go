@@ -86,6 +86,10 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 		kfake.GroupMinSessionTimeout(minSessionTimeout),
 	)
 	if o.DataDir != "" {
+		if _, err := repairIndexes(o.DataDir, o.Logger); err != nil {
+			ln.Close()
+			return nil, err
+		}
 		opts = append(opts, kfake.DataDir(o.DataDir))
 	}
 	if o.SyncWrites {

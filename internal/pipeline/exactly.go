@@ -29,7 +29,11 @@ func (a *actor) startTxn() bool {
 			a.txn = &txnState{prod: prod, meta: meta}
 			// A previous owner's transaction may have been cut short by a
 			// broker crash: seal before committing anything (txnrecover.go).
-			return a.seal()
+			if !a.seal() {
+				prod.close()
+				return false
+			}
+			return true
 		}
 		a.log.Warn().Err(err).Str("transactional_id", id).Dur("retry_in", backoff).Msg("cannot start the transactional producer, retrying")
 		if !sleep(a.sess.Context(), backoff) {
@@ -117,7 +121,7 @@ func (a *actor) commitSpan() {
 			s.committed()
 			return
 		}
-		if errors.Is(err, errFenced) && !a.stillOwner(err) {
+		if mayBeZombie(err) && !a.stillOwner(err) {
 			// A newer owner of this partition exists: stop touching it.
 			a.p.stats.TxnAborted.Add(1)
 			t.fenced, a.halted = true, true
@@ -155,17 +159,33 @@ func (a *actor) commitSpan() {
 	}
 }
 
-// stillOwner decides, after PRODUCER_FENCED, whether a newer owner of the
-// partition exists. One exists only after a rebalance, which ends this
-// actor's session within a heartbeat; a broker that aborted the
-// transaction (a restart does) bumps the epoch too, and then the session
-// outlives the wait and the actor recovers as from any unknown outcome.
+// mayBeZombie says whether err means that this actor may no longer own
+// its partition: PRODUCER_FENCED (a newer producer of the transactional
+// id), or the group refusing the offset commit's member or generation.
+func mayBeZombie(err error) bool {
+	return errors.Is(err, errFenced) || errors.Is(err, sarama.ErrUnknownMemberId) ||
+		errors.Is(err, sarama.ErrIllegalGeneration) || errors.Is(err, sarama.ErrRebalanceInProgress) ||
+		errors.Is(err, sarama.ErrFencedInstancedId)
+}
+
+// stillOwner decides, after an error that mayBeZombie, whether a newer
+// owner of the partition exists. One exists only after a rebalance, which
+// ends this actor's session at its next heartbeat (a third of the session
+// timeout). A broker that aborted the transaction (a restart does) bumps
+// the epoch too, and then the session outlives the wait and the actor
+// recovers as from any unknown outcome. Should a zombie outlive the wait
+// anyway, its re-initialised producer fences the new owner's, which waits
+// in turn and fences it back; the zombie's session ends meanwhile.
 func (a *actor) stillOwner(err error) bool {
-	a.log.Warn().Err(err).Msg(fencedMessage + "; waiting for the group to tell which")
-	if !sleep(a.sess.Context(), a.p.cfg.SessionTimeout.Duration) {
-		a.log.Warn().Msg("fenced by a newer owner of the partition; stopping this actor")
+	msg := "the group refused this member's offset commit"
+	if errors.Is(err, errFenced) {
+		msg = fencedMessage
+	}
+	a.log.Warn().Err(err).Msg(msg + "; waiting for the group to tell whether a newer owner of the partition exists")
+	if !sleep(a.sess.Context(), a.p.cfg.SessionTimeout.Duration/2) {
+		a.log.Warn().Msg("a newer owner of the partition exists (the session ended); stopping this actor")
 		return false
 	}
-	a.log.Info().Msg("still the partition's owner after PRODUCER_FENCED: the broker aborted the transaction")
+	a.log.Info().Msg("still the partition's owner: the transaction was aborted by the broker, not by a newer owner")
 	return true
 }

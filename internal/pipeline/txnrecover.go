@@ -126,11 +126,9 @@ func (a *actor) seal() bool {
 		if err == nil {
 			return true
 		}
-		if errors.Is(err, errFenced) {
+		if errors.Is(err, errFenced) && !a.stillOwner(err) {
 			// Another producer of this id started meanwhile: leave the
 			// partition to it.
-			a.log.Warn().Err(err).Msg(fencedMessage)
-			t.fenced, a.halted = true, true
 			return false
 		}
 		t.prod.close() // the next attempt starts from a new InitProducerID

@@ -154,6 +154,11 @@ func advertise(a net.Addr) net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ta.Port}
 }
 
+// kfakeSlowEndTxn starts kfake's warning for any EndTxn over 5 ms, which on
+// a loaded machine or with a data dir is most of them: it is not something
+// an operator can act on, so it goes to debug.
+const kfakeSlowEndTxn = "txn: EndTxn slow"
+
 // zerologAdapter routes kfake's logs into zerolog.
 type zerologAdapter struct{ log zerolog.Logger }
 
@@ -164,6 +169,9 @@ func (z zerologAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
 		ev = z.log.Error()
 	case kfake.LogLevelWarn:
 		ev = z.log.Warn()
+		if strings.HasPrefix(format, kfakeSlowEndTxn) {
+			ev = z.log.Debug()
+		}
 	default:
 		ev = z.log.Debug()
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -179,4 +180,25 @@ func (z zerologAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
 		return
 	}
 	ev.Str("component", "embedded-broker").Msg(strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+// embeddedClusterID is the cluster id the embedded broker (kfake) reports.
+const embeddedClusterID = "kfake"
+
+// IsEmbeddedBroker says whether client is connected to the embedded broker
+// (in this process or `wasmhost broker`), by the cluster id it reports.
+func IsEmbeddedBroker(client sarama.Client) bool {
+	for _, b := range client.Brokers() {
+		if ok, _ := b.Connected(); !ok {
+			if err := b.Open(client.Config()); err != nil && !errors.Is(err, sarama.ErrAlreadyConnected) {
+				continue
+			}
+		}
+		resp, err := b.GetMetadata(&sarama.MetadataRequest{Version: 5})
+		if err != nil {
+			continue
+		}
+		return resp.ClusterID != nil && *resp.ClusterID == embeddedClusterID
+	}
+	return false
 }

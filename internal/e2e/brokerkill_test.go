@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"math/rand/v2"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -46,6 +47,15 @@ func TestBrokerKill9(t *testing.T) {
 			}
 			s.finish(ds...)
 			s.check(g)
+			want := 0
+			if g == "exactly-once" {
+				want = 1 // the limit no client can close (README, Guarantees)
+			}
+			for _, d := range ds {
+				if n := strings.Count(d.logs.String(), "exactly-once on the embedded broker"); n != want {
+					t.Errorf("daemon warned %d times about exactly-once on the embedded broker, want %d", n, want)
+				}
+			}
 		})
 	}
 }

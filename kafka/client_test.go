@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -62,13 +63,14 @@ func TestConnectAuthenticationFailedIsFinal(t *testing.T) {
 
 	wrong := creds
 	wrong.Password = "nope"
-	start := time.Now()
-	_, err := Connect(testContext(t, 20*time.Second), ClientOptions{Brokers: []string{b.Addr()}, SASL: wrong}, testLog(t))
+	var logs syncBuffer
+	_, err := Connect(testContext(t, 20*time.Second), ClientOptions{Brokers: []string{b.Addr()}, SASL: wrong}, zerolog.New(&logs))
 	if !errors.Is(err, ErrAuthentication) || !errors.Is(err, sarama.ErrSASLAuthenticationFailed) {
 		t.Fatalf("err = %v, want ErrAuthentication", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("Connect took %v: authentication failures must not be retried", d)
+	// Counted, not timed: a loaded machine makes one attempt slow too.
+	if strings.Contains(logs.String(), "retrying") {
+		t.Fatalf("authentication failures must not be retried:\n%s", logs.String())
 	}
 	t.Logf("wrong password: %v", err)
 }

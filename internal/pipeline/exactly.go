@@ -137,6 +137,9 @@ func (a *actor) commitSpan() {
 			return
 		}
 		a.p.stats.TxnAborted.Add(1)
+		if fate == fateResend {
+			continue // span.out holds what is left to commit
+		}
 		if fate == fateStop {
 			// Revoked, or someone else's: the next owner starts again
 			// from the committed offset, and this actor must not go on

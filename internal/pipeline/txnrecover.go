@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
 
 	"github.com/wasmhost/wasmhost/kafka"
 )
@@ -169,13 +170,43 @@ func (a *actor) settleUnknown(cause error) spanFate {
 		ev.Msg("the transaction had committed; going on past it")
 		return fateCommitted
 	case committed == first || committed < 0:
-		ev.Msg("the transaction had not committed; running its batches again")
-		return fateRerun
+		return a.partlyCommitted(ev)
 	default:
 		a.log.Warn().Int64("committed_offset", committed).Int64("first_offset", first).Int64("span_end", s.next).
 			Msg("the committed offset was moved by another owner; stopping this actor")
 		return fateStop
 	}
+}
+
+// partlyCommitted handles a transaction whose offset did not commit: it
+// reads back whether its records committed in some partitions anyway (see
+// txnoutcome.go) and keeps, to send again, only the others'.
+func (a *actor) partlyCommitted(ev *zerolog.Event) spanFate {
+	s := &a.txn.span
+	if len(s.out) == 0 {
+		ev.Msg("the transaction had not committed; running its batches again")
+		return fateRerun
+	}
+	done, err := partitionOutcomes(a.client, a.txn.prod.id, s.out)
+	if err != nil {
+		a.log.Warn().Err(err).Msg("cannot read back the transaction's partitions; running its batches again (what it committed is duplicated)")
+		ev.Msg("the transaction's offset had not committed; running its batches again")
+		return fateRerun
+	}
+	n := 0
+	for _, c := range done {
+		if c {
+			n++
+		}
+	}
+	if n == 0 {
+		ev.Msg("the transaction had not committed; running its batches again")
+		return fateRerun
+	}
+	s.out = resendable(s.out, done)
+	ev.Int("partitions_committed", n).Int("partitions", len(done)).Int("records_resent", len(s.out)).
+		Msg("the broker committed the transaction in some partitions only, or without its offset; sending the rest again as it was, with the offset")
+	return fateResend
 }
 
 // spanFate is what an actor does with its span after a commit of unknown
@@ -185,6 +216,7 @@ type spanFate int
 const (
 	fateCommitted spanFate = iota // it committed: drop the span
 	fateRerun                     // it did not: run the span again
+	fateResend                    // in part: commit what span.out holds now, without running the span
 	fateStop                      // the session ended, or the partition is someone else's
 )
 

@@ -183,7 +183,7 @@ func (a *actor) settleUnknown(cause error) spanFate {
 // txnoutcome.go) and keeps, to send again, only the others'.
 func (a *actor) partlyCommitted(ev *zerolog.Event) spanFate {
 	s := &a.txn.span
-	if len(s.out) == 0 {
+	if len(s.out) == 0 || a.client == nil {
 		ev.Msg("the transaction had not committed; running its batches again")
 		return fateRerun
 	}

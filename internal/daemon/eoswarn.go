@@ -10,11 +10,11 @@ import (
 
 // embeddedEOSLimit is the one warning an exactly-once daemon on the
 // embedded broker logs at start (README, Guarantees; docs/design.md).
-const embeddedEOSLimit = "exactly-once on the embedded broker: if the broker is killed (kill -9, power loss) " +
-	"while it writes a transaction's commit, the transaction can end up committed in some output partitions " +
-	"and not in the others, or without its input offset; the pipeline then runs it again, which duplicates " +
-	"the outputs already committed (nothing is lost). Apache Kafka's transaction coordinator writes a prepare " +
-	"record first and finishes the commit after a crash, and does not have this limit"
+const embeddedEOSLimit = "exactly-once on the embedded broker: the broker writes a transaction's commit markers " +
+	"partition by partition and then its input offset, with no prepare record, so a broker crash (kill -9, power loss) " +
+	"during a commit can leave it committed in some partitions only; pipelines read back and send the rest, but a crash " +
+	"while they do can still duplicate records (never lose them). Apache Kafka's transaction coordinator logs the " +
+	"commit decision first and completes it after a crash, and does not have this limit"
 
 // warnEmbeddedEOS logs embeddedEOSLimit once when a pipeline runs
 // exactly-once and the brokers are the embedded one.

@@ -14,6 +14,9 @@ type txnState struct {
 	meta   *sarama.ConsumerGroupMetadata
 	fenced bool
 	span   span
+	// resending: span.out holds what a partly committed transaction left
+	// to send (txnoutcome.go); its batches must not run again.
+	resending bool
 }
 
 // startTxn creates the partition's transactional producer, which fences any
@@ -118,13 +121,14 @@ func (a *actor) commitSpan() {
 		err := t.prod.commit(s.out, offsets, t.meta)
 		if err == nil {
 			a.p.stats.TxnCommitted.Add(1)
+			t.resending = false
 			s.committed()
 			return
 		}
 		if mayBeZombie(err) && !a.stillOwner(err) {
 			// A newer owner of this partition exists: stop touching it.
 			a.p.stats.TxnAborted.Add(1)
-			t.fenced, a.halted = true, true
+			t.fenced, a.halted, t.resending = true, true, false
 			s.reset()
 			return
 		}
@@ -133,6 +137,7 @@ func (a *actor) commitSpan() {
 		fate := a.settleUnknown(err)
 		if fate == fateCommitted {
 			a.p.stats.TxnCommitted.Add(1)
+			t.resending = false
 			s.committed()
 			return
 		}
@@ -141,6 +146,7 @@ func (a *actor) commitSpan() {
 			continue // span.out holds what is left to commit
 		}
 		if fate == fateStop {
+			t.resending = false
 			// Revoked, or someone else's: the next owner starts again
 			// from the committed offset, and this actor must not go on
 			// past it.

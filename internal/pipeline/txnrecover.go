@@ -184,10 +184,20 @@ func (a *actor) settleUnknown(cause error) spanFate {
 func (a *actor) partlyCommitted(ev *zerolog.Event) spanFate {
 	s := &a.txn.span
 	if len(s.out) == 0 || a.client == nil {
+		if a.txn.resending {
+			return fateResend // nothing left to send but the offset
+		}
 		ev.Msg("the transaction had not committed; running its batches again")
 		return fateRerun
 	}
 	done, err := partitionOutcomes(a.client, a.txn.prod.id, s.out)
+	if err != nil && a.txn.resending {
+		// Running the batches again would duplicate what the first
+		// attempt committed: send the rest again as it is.
+		a.log.Warn().Err(err).Msg("cannot read back the transaction's partitions; sending the rest again as it was")
+		s.out = resendable(s.out, nil)
+		return fateResend
+	}
 	if err != nil {
 		a.log.Warn().Err(err).Msg("cannot read back the transaction's partitions; running its batches again (what it committed is duplicated)")
 		ev.Msg("the transaction's offset had not committed; running its batches again")
@@ -199,11 +209,12 @@ func (a *actor) partlyCommitted(ev *zerolog.Event) spanFate {
 			n++
 		}
 	}
-	if n == 0 {
+	if n == 0 && !a.txn.resending {
 		ev.Msg("the transaction had not committed; running its batches again")
 		return fateRerun
 	}
 	s.out = resendable(s.out, done)
+	a.txn.resending = true
 	ev.Int("partitions_committed", n).Int("partitions", len(done)).Int("records_resent", len(s.out)).
 		Msg("the broker committed the transaction in some partitions only, or without its offset; sending the rest again as it was, with the offset")
 	return fateResend

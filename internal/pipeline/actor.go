@@ -45,6 +45,9 @@ type actor struct {
 	// later batch's offset would commit over the records it skipped.
 	cut bool
 	txn *txnState // exactly-once only
+	// skipBelow: records below it are done (a previous owner's partly
+	// committed transaction that this actor finished; txnrecover.go).
+	skipBelow int64
 }
 
 func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {

@@ -36,6 +36,7 @@ func (a *actor) startTxn() bool {
 				prod.close()
 				return false
 			}
+			a.settlePending()
 			return true
 		}
 		a.log.Warn().Err(err).Str("transactional_id", id).Dur("retry_in", backoff).Msg("cannot start the transactional producer, retrying")
@@ -49,6 +50,16 @@ func (a *actor) startTxn() bool {
 // handleTxn adds the batch in hand to the open transaction, runs it, and
 // commits the transaction when it is due.
 func (a *actor) handleTxn() {
+	if a.skipBelow > 0 {
+		// settlePending committed these records' transaction.
+		i := 0
+		for i < len(a.msgs) && a.msgs[i].Offset < a.skipBelow {
+			i++
+		}
+		if a.msgs = a.msgs[:copy(a.msgs, a.msgs[i:])]; len(a.msgs) == 0 {
+			return
+		}
+	}
 	a.txn.span.add(a.msgs)
 	a.advanceSpan()
 }
@@ -126,7 +137,9 @@ func (a *actor) commitSpan() {
 			return
 		}
 		if mayBeZombie(err) && !a.stillOwner(err) {
-			// A newer owner of this partition exists: stop touching it.
+			// A newer owner of this partition exists: stop touching it,
+			// and leave it what it needs to settle this transaction.
+			a.leavePending()
 			a.p.stats.TxnAborted.Add(1)
 			t.fenced, a.halted, t.resending = true, true, false
 			s.reset()
@@ -146,6 +159,7 @@ func (a *actor) commitSpan() {
 			continue // span.out holds what is left to commit
 		}
 		if fate == fateStop {
+			a.leavePending()
 			t.resending = false
 			// Revoked, or someone else's: the next owner starts again
 			// from the committed offset, and this actor must not go on

@@ -56,6 +56,35 @@ const HeaderSeal = "wasmhost.txn.seal"
 type sealed struct {
 	mu    sync.Mutex
 	parts map[string][]topicPartition
+	// pending holds, per transactional id, a transaction of unknown
+	// outcome whose actor stopped before settling it (its session ended):
+	// the journal the next owner of the partition in this process reads
+	// (settlePending).
+	pending map[string]*pendingTxn
+}
+
+// pendingTxn is what the next owner needs to settle a transaction: its
+// input range and its outputs, with the partitions they went to.
+type pendingTxn struct {
+	first, next int64
+	out         []*sarama.ProducerMessage
+}
+
+func (s *sealed) setPending(id string, p *pendingTxn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil {
+		s.pending = map[string]*pendingTxn{}
+	}
+	s.pending[id] = p
+}
+
+func (s *sealed) takePending(id string) *pendingTxn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending[id]
+	delete(s.pending, id)
+	return p
 }
 
 type topicPartition struct {
@@ -310,4 +339,54 @@ func (t *txnProducer) seal(parts []topicPartition) error {
 		return t.recover(fmt.Errorf("seal: abort: %w", err))
 	}
 	return nil
+}
+
+// leavePending journals the open transaction, whose commit failed with an
+// unknown outcome, for the partition's next owner in this process, as its
+// actor stops without settling it.
+func (a *actor) leavePending() {
+	t, s := a.txn, &a.txn.span
+	if len(s.out) == 0 || s.run == 0 || s.next <= s.in[0].Offset {
+		return
+	}
+	t.prod.close() // its goroutines set the outputs' partitions
+	a.p.sealed.add(t.prod.id, written(s.out))
+	a.p.sealed.setPending(t.prod.id, &pendingTxn{first: s.in[0].Offset, next: s.next, out: slices.Clone(s.out)})
+}
+
+// settlePending settles, once the actor has sealed, a transaction a
+// previous owner of the partition in this process left unsettled: when its
+// offset did not commit but its records did in some partitions, it sends
+// the rest with the offset, and the records below that offset are done.
+func (a *actor) settlePending() {
+	j := a.p.sealed.takePending(a.txn.prod.id)
+	if j == nil || a.client == nil {
+		return
+	}
+	committed, ok := a.refetchCommitted()
+	if !ok || committed != j.first {
+		return // it committed whole, or not at all, or someone moved on
+	}
+	done, err := partitionOutcomes(a.client, a.txn.prod.id, j.out)
+	n := 0
+	for _, c := range done {
+		if c {
+			n++
+		}
+	}
+	if err != nil || n == 0 {
+		return // not committed anywhere (or unknown): running it again is right
+	}
+	msgs := resendable(j.out, done)
+	topic, part := a.claim.Topic(), a.claim.Partition()
+	offsets := map[string][]*sarama.PartitionOffsetMetadata{topic: {{Partition: part, Offset: j.next}}}
+	if err := a.txn.prod.commit(msgs, offsets, a.txn.meta); err != nil {
+		a.log.Warn().Err(err).Int64("first_offset", j.first).
+			Msg("cannot finish the partly committed transaction a previous owner left; running its records again (what it committed is duplicated)")
+		return
+	}
+	a.p.stats.TxnCommitted.Add(1)
+	a.skipBelow = j.next
+	a.log.Info().Int64("first_offset", j.first).Int64("next_offset", j.next).Int("partitions_committed", n).
+		Int("records_resent", len(msgs)).Msg("finished the transaction a previous owner left committed in some partitions only")
 }

@@ -105,6 +105,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	if err := ensureTopics(ctx, client, cfg, log); err != nil {
 		return err
 	}
+	warnEmbeddedEOS(cfg, client, log)
 
 	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: cfg.Plugins.CacheDir, Logger: log})
 	if err != nil {

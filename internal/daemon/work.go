@@ -130,7 +130,7 @@ func (w *work) startPipeline(spec pipeSpec, drain time.Duration) error {
 	allow := newAllowlist(spec.allow)
 	p, err := pipeline.Start(spec.cfg, pipeline.Options{
 		Client: w.copts, Producer: w.producer, Plugin: slot,
-		AllowTopic: allow.allows, DrainTimeout: drain, Logger: w.log,
+		AllowTopic: allow.allows, ProduceTopics: spec.allow, DrainTimeout: drain, Logger: w.log,
 	})
 	if err != nil {
 		w.plugins.unuse(spec.plugin, true)

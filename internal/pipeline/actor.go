@@ -46,6 +46,9 @@ type actor struct {
 	cut   bool
 	txn   *txnState   // exactly-once only
 	state *actorState // when the plugin uses state (state.go)
+	// skipBelow: records below it are done (a previous owner's partly
+	// committed transaction that this actor finished; txnrecover.go).
+	skipBelow int64
 }
 
 func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {

@@ -29,9 +29,9 @@ func offsetName(o int64) string {
 // topicPartitions is an assignment (or a revocation) as logs show it: a
 // list of {"topic": t, "partitions": [...]} objects, sorted, so that log
 // indexers see two fixed field names rather than one field per topic.
-type topicPartitions []topicPartition
+type topicPartitions []topicAssignment
 
-type topicPartition struct {
+type topicAssignment struct {
 	topic      string
 	partitions []int32
 }
@@ -42,9 +42,9 @@ func newTopicPartitions(claims map[string][]int32) topicPartitions {
 	for t, ps := range claims {
 		ps = slices.Clone(ps)
 		slices.Sort(ps)
-		out = append(out, topicPartition{t, ps})
+		out = append(out, topicAssignment{t, ps})
 	}
-	slices.SortFunc(out, func(a, b topicPartition) int { return cmp.Compare(a.topic, b.topic) })
+	slices.SortFunc(out, func(a, b topicAssignment) int { return cmp.Compare(a.topic, b.topic) })
 	return out
 }
 
@@ -63,6 +63,6 @@ func (tp topicPartitions) MarshalZerologArray(a *zerolog.Array) {
 	}
 }
 
-func (t topicPartition) MarshalZerologObject(e *zerolog.Event) {
+func (t topicAssignment) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("topic", t.topic).Ints32("partitions", t.partitions)
 }

@@ -41,6 +41,10 @@ type Options struct {
 	Plugin   *Slot               // the plugin's current version; the caller owns the slot
 	// AllowTopic is the produce allowlist (nil allows every topic).
 	AllowTopic func(string) bool
+	// ProduceTopics are the topics the pipeline may produce to, when
+	// known (the allowlist, the dead-letter topic): an exactly-once actor
+	// seals their partitions when it starts (see txnrecover.go).
+	ProduceTopics []string
 	// DrainTimeout bounds how long an actor waits, when its partition is
 	// revoked or the daemon stops, for what it produced to be acknowledged.
 	DrainTimeout time.Duration
@@ -64,6 +68,8 @@ type Pipeline struct {
 	obs          tracker // members, partitions, call histograms, recent errors (status.go)
 	stopping     atomic.Bool
 	changelogs   changelogs // state changelog topics made sure of
+	sealTopics   []string   // exactly-once: partitions sealed at start (txnrecover.go)
+	sealed       sealed
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -92,6 +98,7 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 		allow:        o.AllowTopic,
 		limits:       instanceLimits(cfg.Limits.Limits, cfg.Limits.MaxInputRecord),
 		drainTimeout: o.DrainTimeout,
+		sealTopics:   slices.Clone(o.ProduceTopics),
 		base:         o.Logger.With().Str("pipeline", cfg.Name).Logger(),
 	}
 	if o.Producer != nil {

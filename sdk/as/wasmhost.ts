@@ -233,7 +233,7 @@ export function wasmhost_on_tick(nowMs: i64): i32 {
   const reason = tickFn!(nowMs);
   let st = callStatus;
   if (reason !== null) {
-    logString(Level.Error, "tick failed: " + reason!);
+    logString(Level.Error, "tick failed: " + <string>reason);
     st = STATUS_FAILED;
   } else if (st == STATUS_OK && descs.len > 0) {
     flush();
@@ -286,7 +286,7 @@ function runBatch(batchLen: u32, count: u32, fn: RecordHandler): i32 {
   refLen = dataLen < BATCH_REF ? dataLen : 0;
   for (let i: u32 = 0; i < count; i++) {
     const bad = decode(i);
-    if (bad !== null) return sdkError("record " + i.toString() + ": " + bad! + " out of range");
+    if (bad !== null) return sdkError("record " + i.toString() + ": " + <string>bad + " out of range");
     input = i;
     inputTimestamp = record.timestamp;
     const markDescs = descs.len, markOut = out.len, markTopic = lastTopic;
@@ -296,7 +296,7 @@ function runBatch(batchLen: u32, count: u32, fn: RecordHandler): i32 {
       descs.len = markDescs; // what the record produced goes with it
       out.len = markOut;
       lastTopic = markTopic;
-      const msg = String.UTF8.encode(reason!);
+      const msg = String.UTF8.encode(<string>reason);
       const st = host_record_fail(i, changetype<usize>(msg), <u32>msg.byteLength);
       if (st < 0) return st;
     }

@@ -32,7 +32,7 @@ func TestExamplesPassTheirReadmeTest(t *testing.T) {
 			t.Parallel()
 			args := readmeCommand(t, readme, "wasmhost plugin test ")
 			wasm := filepath.Join(t.TempDir(), name+".wasm")
-			if out, stderr, code := runCLIIn(t, root, "plugin", "build", "examples/"+name, "-o", wasm); code != 0 {
+			if out, stderr, code := runCLIEnv(t, root, []string{"WASMHOST_ASC=" + testutil.ASC(t)}, "plugin", "build", "-q", "examples/"+name, "-o", wasm); code != 0 {
 				t.Fatalf("plugin build: exit %d\n%s%s", code, out, stderr)
 			}
 			// The README names the .wasm plugin build writes next to the

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 )
 
 // ASEntry is the entry file of an AssemblyScript plugin: the file asc
@@ -15,15 +17,29 @@ const ASEntry = "main.ts"
 // the minimal runtime, whose garbage the SDK collects after each call; the
 // top-level code run by _initialize as in any WASI reactor; and the SDK's
 // abort, which logs through the host and traps, instead of an env.abort
-// import the host does not have.
+// import the host does not have. The abort's path is the one the entry
+// file imports the SDK by ("./wasmhost" in a scaffold).
 var ASFlags = []string{"-O3", "--runtime", "minimal", "--exportStart", "_initialize", "--use", "abort=wasmhost/wasmhost_abort"}
+
+// sdkImport finds the SDK's module path in an entry file's imports.
+var sdkImport = regexp.MustCompile(`from\s+["']((?:\.{1,2}/)*(?:[\w.-]+/)*wasmhost)["']`)
 
 func asBuild(dir, out string, debug bool) (*exec.Cmd, error) {
 	asc, err := findASC(dir)
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{ASEntry, "-o", out}, ASFlags...)
+	src, err := os.ReadFile(filepath.Join(dir, ASEntry))
+	if err != nil {
+		return nil, err
+	}
+	m := sdkImport.FindSubmatch(src)
+	if m == nil {
+		return nil, fmt.Errorf("%s does not import the wasmhost SDK (from \"./wasmhost\")", filepath.Join(dir, ASEntry))
+	}
+	flags := append([]string(nil), ASFlags...)
+	flags[len(flags)-1] = "abort=" + strings.TrimPrefix(string(m[1]), "./") + "/wasmhost_abort"
+	args := append([]string{ASEntry, "-o", out}, flags...)
 	if debug {
 		args = append(args, "--debug")
 	}

@@ -52,7 +52,17 @@ func Parse(doc []byte) Value {
 // Parse(doc). When an object has a key twice the last one counts, as in
 // encoding/json.
 func Get(doc []byte, path ...string) Value {
-	return Parse(doc).Get(path...)
+	i := skipSpace(doc, 0)
+	if len(path) == 0 || i >= len(doc) || doc[i] != '{' {
+		return Parse(doc).Get(path...)
+	}
+	// One pass over the top-level object finds the member and its end,
+	// instead of a pass to check the document and another to search it.
+	v, end := Value{doc[i:], Object}.member(path[0])
+	if end < 0 || skipSpace(doc, i+end) != len(doc) {
+		return Value{}
+	}
+	return v.Get(path[1:]...)
 }
 
 // Get returns the value at path below v (see the package function Get).
@@ -60,7 +70,7 @@ func (v Value) Get(path ...string) Value {
 	for _, p := range path {
 		switch v.kind {
 		case Object:
-			v = v.member(p)
+			v, _ = v.member(p)
 		case Array:
 			v = v.index(p)
 		default:
@@ -73,45 +83,47 @@ func (v Value) Get(path ...string) Value {
 	return v
 }
 
-// member returns the last member of object v named key.
-func (v Value) member(key string) Value {
+// member returns the last member of object v named key, and the index in
+// v.raw past the object's closing brace (-1 when it is malformed). v.raw
+// starts at the opening brace and may run past the closing one.
+func (v Value) member(key string) (Value, int) {
 	b := v.raw
 	found := Value{}
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
-		return found
+		return found, i + 1
 	}
 	for i < len(b) {
 		if b[i] != '"' {
-			return Value{}
+			break
 		}
 		kend, ok := stringEnd(b, i)
 		if !ok {
-			return Value{}
+			break
 		}
 		match := equalString(b[i+1:kend-1], key)
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return Value{}
+			break
 		}
 		i = skipSpace(b, i+1)
 		end, k := value(b, i)
 		if k == Missing {
-			return Value{}
+			break
 		}
 		if match {
 			found = Value{b[i:end], k}
 		}
 		i = skipSpace(b, end)
 		if i < len(b) && b[i] == '}' {
-			return found
+			return found, i + 1
 		}
 		if i >= len(b) || b[i] != ',' {
-			return Value{}
+			break
 		}
 		i = skipSpace(b, i+1)
 	}
-	return Value{}
+	return Value{}, -1
 }
 
 // index returns element p (decimal) of array v.

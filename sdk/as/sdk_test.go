@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -226,4 +227,42 @@ func TestASSDKAbortIsLoggedAndTraps(t *testing.T) {
 // and random documents and compares every lookup with encoding/json.
 func TestASJSONAgreesWithEncodingJSON(t *testing.T) {
 	jsoncheck.Check(t, instance(t, "jsontest", nil, nil), jsoncheck.Cases(t, 400, 17))
+}
+
+// TestASJSONDottedPaths checks get's path syntax and malformed input, as
+// sdk/c's TestCJSONDottedPaths does for wh_json_get.
+func TestASJSONDottedPaths(t *testing.T) {
+	cases := []struct{ doc, path, want string }{
+		{jsoncheck.Tricky[0], "nested.favorite_number", "3:7"},
+		{jsoncheck.Tricky[0], "favorite_number", "3:501"},
+		{`{"a":{"b":[10,{"c":"d"}]}}`, "a.b.1.c", "4:d"},
+		{`{"a":{"b":[10,{"c":"d"}]}}`, "a.b.01", "0:"},
+		{`{"a":{"b":[10,{"c":"d"}]}}`, "a.b.2", "0:"},
+		{`{"a":{"b":[10,{"c":"d"}]}}`, "a..b", "0:"},
+		{`{"a":1`, "a", "0:"},
+		{`{"a":"\x"}`, "a", "0:"},
+		{`{"a":tru}`, "a", "0:"},
+		{`{"a":01}`, "a", "0:"},
+		{`{"a":1} x`, "a", "0:"},
+		{"", "a", "0:"},
+	}
+	var b host.Batch
+	for _, c := range cases {
+		b.Add(&abi.Record{Topic: "in", Key: []byte(c.path), Value: []byte(c.doc)})
+	}
+	res, err := instance(t, "jsontest", nil, nil).HandleBatch(context.Background(), &b)
+	if err != nil || len(res.Failures) > 0 || len(res.Outputs) != len(cases) {
+		t.Fatalf("%v, failures %+v, %d outputs", err, res.Failures, len(res.Outputs))
+	}
+	for _, o := range res.Outputs {
+		c, got := cases[o.Input], string(o.Record.Value)
+		if kind, num, ok := strings.Cut(got, ":"); ok && kind == "3" && strings.HasPrefix(c.want, "3:") {
+			if g, err := strconv.ParseFloat(num, 64); err == nil && "3:"+strconv.FormatFloat(g, 'g', -1, 64) == c.want {
+				continue
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s in %q = %q, want %q", c.path, c.doc, got, c.want)
+		}
+	}
 }

@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PLUGINS := $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go)))
 WASM    := $(addsuffix .wasm,$(PLUGINS))
 
-.PHONY: all build plugins run test bench vet fmt clean setup-c setup-browser
+.PHONY: all build plugins run test bench vet fmt clean setup-c setup-browser setup-as
 
 all: build plugins
 
@@ -36,12 +36,19 @@ run: build plugins
 setup-c:
 	scripts/setup-c.sh
 
+# AssemblyScript plugins (sdk/as, examples/*-as, the AssemblyScript
+# scaffold) need asc; the script installs node/npm from Debian's packages
+# when missing, then the assemblyscript version sdk/as/package.json pins,
+# into .cache/asc.
+setup-as:
+	scripts/setup-as.sh
+
 # The status page's browser test needs chromium; the script installs
 # Debian's when it is missing (and does nothing otherwise).
 setup-browser:
 	scripts/install-chromium.sh
 
-test: setup-c setup-browser
+test: setup-c setup-browser setup-as
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./plugins/... ./examples/...
 	$(GO) test -count=1 -timeout 9m ./...

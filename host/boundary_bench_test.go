@@ -3,10 +3,13 @@ package host_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/wasmhost/wasmhost/host"
+	"github.com/wasmhost/wasmhost/internal/plugintool"
+	"github.com/wasmhost/wasmhost/internal/testutil"
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
@@ -15,11 +18,32 @@ import (
 // guest decoding it and producing a copy of every record through the
 // produce host function, and the host decoding and checking the outputs.
 // `make bench` reports its ns/record; the target is under 300 at batch 256.
+// The same plugin in C (c/) and AssemblyScript (as/), built from
+// testdata/forward-c and testdata/forward-as, runs beside the Go one.
 func BenchmarkBoundary(b *testing.B) {
-	p := load(b, newRuntime(b), "plugins/forward")
+	rt := newRuntime(b)
+	boundary(b, "", load(b, rt, "plugins/forward"))
+	for _, lang := range []string{"c", "as"} {
+		if lang == "as" {
+			b.Setenv(plugintool.EnvASC, testutil.ASC(b))
+		}
+		wasm, err := plugintool.Build(plugintool.BuildOptions{Dir: filepath.Join("testdata", "forward-"+lang), Out: b.TempDir()})
+		if err != nil {
+			b.Fatalf("building the %s forward plugin: %v", lang, err)
+		}
+		p, err := rt.Load(context.Background(), host.LoadOptions{Name: "forward-" + lang, Path: wasm})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = p.Close(context.Background()) })
+		boundary(b, lang+"/", p)
+	}
+}
+
+func boundary(b *testing.B, prefix string, p *host.Plugin) {
 	value := make([]byte, 100)
 	for _, n := range []int{1, 16, 256} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%sbatch=%d", prefix, n), func(b *testing.B) {
 			inst := instantiate(b, p, host.InstanceOptions{
 				Pipeline: "bench", Config: map[string]string{"to": "out"},
 				AllowTopic: func(t string) bool { return t == "out" },

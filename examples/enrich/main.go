@@ -14,23 +14,27 @@
 // record came from, and "processed_by": the pipeline's name (from the
 // reserved config key wasmhost.pipeline). The output has a content-type
 // header. A value that is not a JSON object fails its record.
+//
+// The fields are read and written with the SDK's JSON reader and writer,
+// sdk/json: the record's object is copied with members set or added, its
+// own members untouched and in their order, without decoding it.
 package main
 
 import (
-	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/wasmhost/wasmhost/sdk"
+	"github.com/wasmhost/wasmhost/sdk/json"
 )
 
 func init() { sdk.OnRecord(enrich) }
 
-type source struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-}
+// Buffers reused from record to record: Set writes one document from
+// another, so two take turns; src holds the "source" member's value.
+var bufs [2][]byte
+var src []byte
 
 var settings struct {
 	loaded               bool
@@ -70,23 +74,32 @@ func enrich(r *sdk.Record) error {
 	if settings.to == "" {
 		return errNoTo
 	}
-	var obj map[string]any
-	if json.Unmarshal(r.Value, &obj) != nil || obj == nil {
+	if json.Parse(r.Value).Kind() != json.Object {
 		return errNotObject
 	}
+	out, other := bufs[0][:0], bufs[1][:0]
+	doc := r.Value
+	var err error
 	if settings.field != "" {
-		if v, ok := obj[settings.field].(string); ok {
+		if v, ok := json.Get(doc, settings.field).Text(); ok {
 			if name, ok := settings.table[v]; ok {
-				obj[settings.into] = name
+				if out, err = json.SetString(out, doc, settings.into, name); err != nil {
+					return err
+				}
+				doc, out, other = out, other, out
 			}
 		}
 	}
-	obj["source"] = source{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
-	obj["processed_by"] = settings.who
-	out, err := json.Marshal(obj)
-	if err != nil {
+	src = append(json.AppendQuote(append(src[:0], `{"topic":`...), r.Topic), `,"partition":`...)
+	src = append(strconv.AppendInt(append(strconv.AppendInt(src, int64(r.Partition), 10), `,"offset":`...), r.Offset, 10), '}')
+	if out, err = json.Set(out, doc, "source", src); err != nil {
 		return err
 	}
+	doc, out = out, other[:0]
+	if out, err = json.SetString(out, doc, "processed_by", settings.who); err != nil {
+		return err
+	}
+	bufs[0], bufs[1] = out, doc[:0]
 	return sdk.Produce(settings.to, r.Key, out, contentType)
 }
 

@@ -5,19 +5,21 @@
 //
 //	field  the field to look at; dots reach into nested objects ("user.tier")
 //	drop   comma-separated values to drop ("debug,trace"); a number or
-//	       boolean field matches its JSON text ("42", "true")
+//	       boolean field matches its JSON text as written ("42", "true")
 //	to     the topic to forward to
 //
 // A record whose value is not a JSON object fails (the pipeline's failure
 // policy decides what happens to it); one without the field is forwarded.
+// The field is read with the SDK's JSON reader, sdk/json, which finds it
+// without decoding the record or allocating.
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 
 	"github.com/wasmhost/wasmhost/sdk"
+	"github.com/wasmhost/wasmhost/sdk/json"
 )
 
 func init() { sdk.OnRecord(filter) }
@@ -48,7 +50,9 @@ func load() error {
 	settings.path, settings.to = strings.Split(field, "."), to
 	settings.drop = map[string]bool{}
 	for _, v := range strings.Split(drop, ",") {
-		settings.drop[strings.TrimSpace(v)] = true
+		if v = strings.TrimSpace(v); v != "" {
+			settings.drop[v] = true
+		}
 	}
 	return nil
 }
@@ -57,41 +61,22 @@ func filter(r *sdk.Record) error {
 	if err := load(); err != nil {
 		return err
 	}
-	v, found, err := lookup(r.Value, settings.path)
-	if err != nil {
-		return err
+	if json.Parse(r.Value).Kind() != json.Object {
+		return errNotObject
 	}
-	if found && settings.drop[v] {
+	if settings.drop[text(json.Get(r.Value, settings.path...))] {
 		return nil // dropped: handled, nothing produced
 	}
 	return sdk.Produce(settings.to, r.Key, r.Value, r.Headers...)
 }
 
-// lookup returns the text of the field at path in a JSON object: a string's
-// content, or any other value's JSON.
-func lookup(value []byte, path []string) (string, bool, error) {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(value, &obj) != nil || obj == nil {
-		return "", false, errNotObject
+// text is a string's content or any other value's JSON text; "" when the
+// field is missing, which no drop entry matches.
+func text(v json.Value) string {
+	if s, ok := v.Text(); ok {
+		return s
 	}
-	for i, name := range path {
-		raw, ok := obj[name]
-		if !ok {
-			return "", false, nil
-		}
-		if i == len(path)-1 {
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				return s, true, nil
-			}
-			return string(raw), true, nil
-		}
-		obj = nil
-		if json.Unmarshal(raw, &obj) != nil {
-			return "", false, nil // not an object: the path does not exist
-		}
-	}
-	return "", false, nil
+	return string(v.Raw())
 }
 
 func main() {}

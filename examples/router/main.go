@@ -10,17 +10,18 @@
 //	         (for instance a dead-letter topic) takes them
 //
 // The record is forwarded as it is, with a header "routed-by" naming the
-// value it was routed on.
+// value it was routed on. The field is read with the SDK's JSON reader,
+// sdk/json, without decoding the record.
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/wasmhost/wasmhost/sdk"
+	"github.com/wasmhost/wasmhost/sdk/json"
 )
 
 func init() { sdk.OnRecord(route) }
@@ -65,11 +66,10 @@ func route(r *sdk.Record) error {
 	if err := load(); err != nil {
 		return err
 	}
-	var doc any
-	if err := json.Unmarshal(r.Value, &doc); err != nil {
+	if !json.Parse(r.Value).Exists() {
 		return errors.New("value is not JSON")
 	}
-	value, found := field(doc, settings.path)
+	value, found := field(r.Value, settings.path)
 	topic, ok := settings.routes[value]
 	if !found || !ok {
 		topic = settings.def
@@ -86,22 +86,13 @@ func route(r *sdk.Record) error {
 }
 
 // field returns the text of the value at path: a string's content, or any
-// other JSON value's encoding.
-func field(doc any, path []string) (string, bool) {
-	for _, name := range path {
-		obj, ok := doc.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		if doc, ok = obj[name]; !ok {
-			return "", false
-		}
-	}
-	if s, ok := doc.(string); ok {
+// other JSON value's text as written.
+func field(doc []byte, path []string) (string, bool) {
+	v := json.Get(doc, path...)
+	if s, ok := v.Text(); ok {
 		return s, true
 	}
-	b, _ := json.Marshal(doc)
-	return string(b), true
+	return string(v.Raw()), v.Exists()
 }
 
 func main() {}

@@ -67,6 +67,7 @@ With no brokers configured it starts an embedded Kafka-protocol broker.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(), newReloadCmd(), newBrokerCmd(), newTopicsCmd(), newStatusCmd(), newVerifyCmd(), newPluginCmd(), newVersionCmd())
+	root.AddCommand(newConfigCmd())
 	root.Args = wrapArgs(cobra.NoArgs) // an unknown command is a usage error
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

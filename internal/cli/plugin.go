@@ -22,7 +22,7 @@ func newPluginCmd() *cobra.Command {
 	plugin := &cobra.Command{
 		Use:   "plugin",
 		Short: "Write, build, test and inspect plugins",
-		Long: `Tools for plugin authors: scaffold a plugin in Go or C, build it with the
+		Long: `Tools for plugin authors: scaffold a plugin in Go, C or AssemblyScript, build it with the
 right flags, run it offline on records from a file in the daemon's sandbox,
 and inspect a .wasm file. docs/plugin-guide.md walks through them.`,
 		Args: wrapArgs(cobra.NoArgs),
@@ -47,12 +47,16 @@ and a README. It builds and passes its test as written:
   wasmhost plugin build
   wasmhost plugin test myplugin.wasm --input testdata/input.jsonl --expect testdata/expected.jsonl
 
-A Go plugin's go.mod points the SDK module at a wasmhost source tree: --sdk,
-else $WASMHOST_SDK, else the tree this binary was built from. A C plugin gets
-a copy of the single-header SDK, wasmhost.h.`,
+Every scaffold carries its SDK, so it builds with its language's toolchain
+alone, anywhere: a Go plugin gets a copy of the Go SDK in wasmhost-sdk/, which
+its go.mod replaces the SDK module with (--sdk or $WASMHOST_SDK point it at a
+wasmhost source tree instead); a C plugin gets wasmhost.h and
+wasmhost_json.h; an AssemblyScript plugin (--lang as) gets wasmhost.ts,
+json.ts and a package.json pinning the compiler (npm install it).
+wasmhost-sdk.toml records the ABI version of the SDK copied.`,
 		Args: wrapArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
+			o.Name, o.Version = args[0], Version
 			files, err := plugintool.New(o)
 			if err != nil {
 				return usageError{err}
@@ -66,18 +70,23 @@ a copy of the single-header SDK, wasmhost.h.`,
 			for _, f := range files {
 				fmt.Fprintf(out, "  %s\n", f)
 			}
-			fmt.Fprintf(out, "next:\n  cd %s\n  wasmhost plugin build\n  wasmhost plugin test %s.wasm --input testdata/input.jsonl --expect testdata/expected.jsonl\n", dir, o.Name)
+			next := ""
+			if o.Lang == plugintool.LangAS {
+				next = "\n  npm install"
+			}
+			fmt.Fprintf(out, "next:\n  cd %s%s\n  wasmhost plugin build\n  wasmhost plugin test %s.wasm --input testdata/input.jsonl --expect testdata/expected.jsonl\n", dir, next, o.Name)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.Lang, "lang", "l", plugintool.LangGo, "language: go or c")
+	cmd.Flags().StringVarP(&o.Lang, "lang", "l", plugintool.LangGo, "language: go, c or as (AssemblyScript)")
 	cmd.Flags().StringVarP(&o.Dir, "dir", "d", "", "directory to create (default ./NAME)")
-	cmd.Flags().StringVar(&o.SDK, "sdk", "", "wasmhost source tree for a Go plugin's SDK (default $"+plugintool.EnvSDK+", else the tree this binary was built from)")
+	cmd.Flags().StringVar(&o.SDK, "sdk", "", "wasmhost source tree for a Go plugin's SDK instead of a copy (default $"+plugintool.EnvSDK+")")
 	return cmd
 }
 
 func newPluginBuildCmd() *cobra.Command {
 	var out string
+	var debug, quiet bool
 	cmd := &cobra.Command{
 		Use:   "build [DIR]",
 		Short: "Build the plugin in DIR (default .) to WebAssembly",
@@ -85,17 +94,23 @@ func newPluginBuildCmd() *cobra.Command {
 DIR/NAME.wasm, NAME being the directory's name; -o names another file, or a
 directory (such as the daemon's plugins directory) to write NAME.wasm into.
 The language is told by the files: Go (.go) is built with
-  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared
-and C (.c) with
+  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared ` + strings.Join(plugintool.GoFlags, " ") + `
+(--debug keeps the function names traps show), C (.c) with
   clang ` + strings.Join(plugintool.CFlags, " ") + `
-($` + plugintool.EnvClang + ` picks another clang, $` + plugintool.EnvSysroot + ` a WASI sysroot).`,
+($` + plugintool.EnvClang + ` picks another clang, $` + plugintool.EnvSysroot + ` a WASI sysroot), and
+AssemblyScript (` + plugintool.ASEntry + `) with
+  asc ` + plugintool.ASEntry + ` ` + strings.Join(plugintool.ASFlags, " ") + `
+($` + plugintool.EnvASC + `, else node_modules/.bin/asc, else asc from PATH).
+It warns when the SDK the plugin carries (wasmhost-sdk.toml) is for another
+ABI, then reports the module's size and how long the daemon takes to load
+it, cold (compiling) and warm (from the compilation cache); -q skips that.`,
 		Args: wrapArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			path, err := plugintool.Build(plugintool.BuildOptions{Dir: dir, Out: out, Log: cmd.ErrOrStderr()})
+			path, err := plugintool.Build(plugintool.BuildOptions{Dir: dir, Out: out, Log: cmd.ErrOrStderr(), Debug: debug})
 			if errors.Is(err, plugintool.ErrNotAPlugin) || errors.Is(err, os.ErrNotExist) {
 				return usageError{err}
 			}
@@ -103,10 +118,20 @@ and C (.c) with
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), path)
+			if quiet {
+				return nil
+			}
+			cost, err := plugintool.MeasureCost(cmd.Context(), path)
+			if err != nil {
+				return fmt.Errorf("built %s, but the host cannot load it: %w", path, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", filepath.Base(path), cost)
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the .wasm to write, or a directory to write NAME.wasm into")
+	cmd.Flags().BoolVar(&debug, "debug", false, "keep debug names (Go: the wasm name section, so traps name functions; AssemblyScript: --debug)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not load the built plugin to report its size and load times")
 	return cmd
 }
 

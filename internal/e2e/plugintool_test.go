@@ -32,7 +32,7 @@ func TestExamplesPassTheirReadmeTest(t *testing.T) {
 			t.Parallel()
 			args := readmeCommand(t, readme, "wasmhost plugin test ")
 			wasm := filepath.Join(t.TempDir(), name+".wasm")
-			if out, stderr, code := runCLIIn(t, root, "plugin", "build", "examples/"+name, "-o", wasm); code != 0 {
+			if out, stderr, code := runCLIEnv(t, root, []string{"WASMHOST_ASC=" + testutil.ASC(t)}, "plugin", "build", "-q", "examples/"+name, "-o", wasm); code != 0 {
 				t.Fatalf("plugin build: exit %d\n%s%s", code, out, stderr)
 			}
 			// The README names the .wasm plugin build writes next to the
@@ -93,25 +93,42 @@ func readmeCommand(t *testing.T, readme, prefix string) []string {
 }
 
 // TestScaffoldedPluginsPassTheirOwnTest is the plugin author's first five
-// minutes, in Go and in C: plugin new in an empty directory outside this
-// module, plugin build, plugin test against the scaffold's expected output;
+// minutes, in Go, C and AssemblyScript: plugin new in an empty directory
+// outside this module, the project moved to another empty directory (it
+// carries its SDK: no path leads back to a checkout), plugin build with the
+// Go module proxy off, plugin test against the scaffold's expected output;
 // then a wrong expectation fails with a diff and exit code 1, --update
 // rewrites it, and plugin inspect accepts the build.
 func TestScaffoldedPluginsPassTheirOwnTest(t *testing.T) {
-	for _, lang := range []string{"go", "c"} {
+	offline := []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOTOOLCHAIN=local", "WASMHOST_SDK=", "WASMHOST_ASC=" + testutil.ASC(t)}
+	for _, lang := range []string{"go", "c", "as"} {
 		t.Run(lang, func(t *testing.T) {
 			t.Parallel()
 			work := t.TempDir()
 			name := "hello-" + lang
-			if out, stderr, code := runCLIIn(t, work, "plugin", "new", name, "--lang", lang); code != 0 {
+			if out, stderr, code := runCLIEnv(t, work, offline, "plugin", "new", name, "--lang", lang); code != 0 {
 				t.Fatalf("plugin new: exit %d\n%s%s", code, out, stderr)
 			}
-			dir := filepath.Join(work, name)
-			if out, stderr, code := runCLIIn(t, dir, "plugin", "build"); code != 0 {
+			dir := filepath.Join(t.TempDir(), name)
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join(work, name))); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(work); err != nil {
+				t.Fatal(err)
+			}
+			root := testutil.Root(t)
+			_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+				if b, _ := os.ReadFile(p); err == nil && !d.IsDir() && bytes.Contains(b, []byte(root)) {
+					t.Errorf("%s names the checkout %s", p, root)
+				}
+				return err
+			})
+			out, stderr, code := runCLIEnv(t, dir, offline, "plugin", "build")
+			if code != 0 || !strings.Contains(stderr, name+".wasm: ") || !strings.Contains(stderr, "cold (compiling)") || strings.Contains(stderr, "warning") {
 				t.Fatalf("plugin build: exit %d\n%s%s", code, out, stderr)
 			}
 			test := []string{"plugin", "test", name + ".wasm", "--input", "testdata/input.jsonl", "--expect", "testdata/expected.jsonl"}
-			out, stderr, code := runCLIIn(t, dir, test...)
+			out, stderr, code = runCLIIn(t, dir, test...)
 			if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "record 1 (offset 1): FAILED: empty value") {
 				t.Fatalf("plugin test: exit %d\n%s%s", code, out, stderr)
 			}
@@ -178,8 +195,15 @@ func TestPluginCommandsReportBadInput(t *testing.T) {
 // runCLIIn runs the wasmhost binary in dir.
 func runCLIIn(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runCLIEnv(t, dir, nil, args...)
+}
+
+// runCLIEnv is runCLIIn with env added to the test's environment.
+func runCLIEnv(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(wasmhostBinary(t), args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()

@@ -15,6 +15,7 @@ import (
 const (
 	LangGo = "go"
 	LangC  = "c"
+	LangAS = "as" // AssemblyScript
 )
 
 // Environment variables the C build reads.
@@ -24,6 +25,9 @@ const (
 	// EnvSysroot is a WASI sysroot for clang; default clang's own (Debian's
 	// clang finds the wasi-libc package without one).
 	EnvSysroot = "WASI_SYSROOT"
+	// EnvASC names the AssemblyScript compiler; default the plugin's own
+	// node_modules/.bin/asc (after npm install), else asc from PATH.
+	EnvASC = "WASMHOST_ASC"
 )
 
 // ErrNotAPlugin: a directory holds no Go or C plugin source.
@@ -35,8 +39,12 @@ type BuildOptions struct {
 	// Out is the .wasm to write, or an existing directory to write NAME.wasm
 	// into; "" writes NAME.wasm in Dir. NAME is Dir's base name.
 	Out string
-	// Log receives the compiler command line and its output.
+	// Log receives the compiler command line and its output, and warnings
+	// (an SDK older than this wasmhost's ABI).
 	Log io.Writer
+	// Debug keeps the symbols a release build strips (a Go plugin's
+	// function names in the wasm name section, which trap traces show).
+	Debug bool
 }
 
 // Detect tells a plugin's language from its files: Go files (a main
@@ -50,15 +58,21 @@ func Detect(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	_, err = os.Stat(filepath.Join(dir, ASEntry))
+	hasAS := err == nil
 	switch {
 	case len(goFiles) > 0 && len(cFiles) > 0:
 		return "", fmt.Errorf("%s has both Go and C files: keep one language per plugin directory", dir)
+	case hasAS && len(goFiles)+len(cFiles) > 0:
+		return "", fmt.Errorf("%s has %s and Go or C files: keep one language per plugin directory", dir, ASEntry)
 	case len(goFiles) > 0:
 		return LangGo, nil
 	case len(cFiles) > 0:
 		return LangC, nil
+	case hasAS:
+		return LangAS, nil
 	}
-	return "", fmt.Errorf("%w in %s: expected .go files (a main package) or .c files", ErrNotAPlugin, dir)
+	return "", fmt.Errorf("%w in %s: expected .go files (a main package), .c files or an AssemblyScript %s", ErrNotAPlugin, dir, ASEntry)
 }
 
 // sourceFiles lists dir's files with the extension, tests excluded, sorted.
@@ -99,12 +113,17 @@ func Build(o BuildOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if w := sdkWarning(dir); w != "" {
+		fmt.Fprintln(o.Log, "warning:", w)
+	}
 	var cmd *exec.Cmd
 	switch lang {
 	case LangGo:
-		cmd, err = goBuild(dir, out)
+		cmd, err = goBuild(dir, out, o.Debug)
 	case LangC:
 		cmd, err = cBuild(dir, out)
+	case LangAS:
+		cmd, err = asBuild(dir, out, o.Debug)
 	}
 	if err != nil {
 		return "", err
@@ -133,15 +152,25 @@ func outputPath(dir, out string) (string, error) {
 	return out, nil
 }
 
+// GoFlags are the flags every Go plugin is built with besides
+// -buildmode=c-shared: no file system paths in the module, and no symbol
+// table or DWARF (-s also drops the wasm name section, so traps show
+// function indexes, not names: BuildOptions.Debug keeps it).
+var GoFlags = []string{"-trimpath", "-ldflags=-s -w"}
+
 // goBuild is the standard Go toolchain building a WASI reactor: the SDK
 // exports the ABI's functions, and c-shared makes the host run its init
 // functions through _initialize instead of main.
-func goBuild(dir, out string) (*exec.Cmd, error) {
+func goBuild(dir, out string, debug bool) (*exec.Cmd, error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return nil, fmt.Errorf("go not found in PATH: install Go to build Go plugins: %w", err)
 	}
-	cmd := exec.Command(gobin, "build", "-buildmode=c-shared", "-o", out, ".")
+	args := []string{"build", "-buildmode=c-shared", GoFlags[0]}
+	if !debug {
+		args = append(args, GoFlags[1:]...)
+	}
+	cmd := exec.Command(gobin, append(args, "-o", out, ".")...)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	return cmd, nil
 }

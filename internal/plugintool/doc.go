@@ -1,8 +1,19 @@
 // Package plugintool is the plugin author's tool chain behind `wasmhost
-// plugin`: scaffolding a plugin (New), building it with the right compiler
-// flags for its language (Build), running it offline on records from a JSON
-// lines file in the daemon's sandbox (Run) and comparing what it did with an
-// expected transcript (Diff), and describing a .wasm file (FormatInspection).
+// plugin`: scaffolding a plugin in Go, C or AssemblyScript (New), building
+// it with the right compiler flags for its language (Build) and measuring
+// what it costs the daemon to load (MeasureCost), running it offline on
+// records from a JSON lines file in the daemon's sandbox (Run) and
+// comparing what it did with an expected transcript (Diff), and describing
+// a .wasm file (FormatInspection).
+//
+// # Scaffolds
+//
+// A scaffold carries its SDK, copied from the SDKs this binary embeds, so
+// it builds with its language's toolchain alone, anywhere: a Go plugin gets
+// the Go SDK's source in GoSDKDir, which its go.mod replaces the SDK module
+// with; C gets the headers; AssemblyScript the .ts files and a package.json
+// pinning the compiler. SDKFile records the ABI version copied; Build warns
+// when it is not this binary's.
 //
 // # Records files
 //

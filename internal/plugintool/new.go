@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/template"
 
+	assdk "github.com/wasmhost/wasmhost/sdk/as"
 	csdk "github.com/wasmhost/wasmhost/sdk/c"
 )
 
@@ -25,9 +26,12 @@ type NewOptions struct {
 	Name string // the plugin's name: letters, digits, _ and -
 	Lang string // LangGo or LangC
 	Dir  string // where to write it; "" = ./Name. Must not exist or be empty.
-	// SDK is the wasmhost source tree a Go plugin's go.mod points at (see
-	// FindSDK); unused for C, which gets a copy of the header.
+	// SDK, when set, is a wasmhost source tree for a Go plugin's go.mod to
+	// point at instead of the copy of the SDK the scaffold carries (for
+	// working on the SDK itself); see FindSDK. Unused for other languages.
 	SDK string
+	// Version is the wasmhost version recorded in SDKFile.
+	Version string
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
@@ -49,22 +53,25 @@ func New(o NewOptions) ([]string, error) {
 	files := map[string][]byte{}
 	switch o.Lang {
 	case LangGo:
-		sdk, err := FindSDK(o.SDK)
-		if err != nil {
+		if err := goFiles(o, data, files); err != nil {
 			return nil, err
 		}
-		goVersion, err := goModLine(filepath.Join(sdk, "go.mod"), "go")
-		if err != nil {
-			return nil, err
-		}
-		data["SDK"] = sdk
-		files["go.mod"] = fmt.Appendf(nil, "module %s\n\ngo %s\n\nrequire %s v0.0.0\n\n// The SDK comes from a wasmhost source tree.\nreplace %s => %s\n",
-			o.Name, goVersion, ModulePath, ModulePath, sdk)
 	case LangC:
 		files["wasmhost.h"] = csdk.Header
+		files[csdk.JSONHeaderName] = csdk.JSONHeader
+	case LangAS:
+		v, err := assdk.CompilerVersion()
+		if err != nil {
+			return nil, err
+		}
+		data["ASC"] = v
+		for name, b := range assdk.Files {
+			files[name] = b
+		}
 	default:
-		return nil, fmt.Errorf("language %q: use %s or %s", o.Lang, LangGo, LangC)
+		return nil, fmt.Errorf("language %q: use %s, %s or %s", o.Lang, LangGo, LangC, LangAS)
 	}
+	files[SDKFile] = sdkRecord(o.Lang, o.Version)
 	if err := render(o.Lang, data, files); err != nil {
 		return nil, err
 	}

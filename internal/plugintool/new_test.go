@@ -2,34 +2,44 @@ package plugintool
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wasmhost/wasmhost/internal/testutil"
+	"github.com/wasmhost/wasmhost/sdk/abi"
 	csdk "github.com/wasmhost/wasmhost/sdk/c"
 )
 
-func TestNewWritesAGoPluginAgainstTheSDK(t *testing.T) {
+func TestNewWritesAGoPluginWithItsOwnSDK(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "p")
-	files, err := New(NewOptions{Name: "my-plugin", Lang: LangGo, Dir: dir})
+	files, err := New(NewOptions{Name: "my-plugin", Lang: LangGo, Dir: dir, Version: "v9"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ".gitignore README.md go.mod main.go testdata/expected.jsonl testdata/input.jsonl"
-	if got := strings.Join(files, " "); got != want {
-		t.Errorf("files %q, want %q", got, want)
+	got := strings.Join(files, " ")
+	for _, w := range []string{".gitignore README.md go.mod main.go testdata/expected.jsonl testdata/input.jsonl wasmhost-sdk.toml wasmhost-sdk/go.mod ",
+		"wasmhost-sdk/sdk/abi/abi.go", "wasmhost-sdk/sdk/handler.go", "wasmhost-sdk/sdk/json/json.go"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("files %q lack %q", got, w)
+		}
+	}
+	if strings.Contains(got, "_test.go") || strings.Contains(got, "testdata/sdktest") || strings.Contains(got, "sdk/c/") {
+		t.Errorf("the SDK copy holds more than the Go packages: %s", got)
 	}
 	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := testutil.Root(t)
-	for _, w := range []string{"module my-plugin\n", "require " + ModulePath + " v0.0.0\n", "replace " + ModulePath + " => " + root + "\n"} {
+	for _, w := range []string{"module my-plugin\n", "require " + ModulePath + " v0.0.0\n", "replace " + ModulePath + " => ./wasmhost-sdk\n"} {
 		if !strings.Contains(string(mod), w) {
 			t.Errorf("go.mod lacks %q:\n%s", w, mod)
 		}
+	}
+	if info, ok, err := ReadSDKInfo(dir); err != nil || !ok || info != (SDKInfo{ABI: abi.Version, Wasmhost: "v9", Lang: LangGo}) {
+		t.Errorf("%s = %+v %v %v", SDKFile, info, ok, err)
 	}
 	if lang, err := Detect(dir); err != nil || lang != LangGo {
 		t.Errorf("Detect = %q, %v", lang, err)
@@ -37,6 +47,20 @@ func TestNewWritesAGoPluginAgainstTheSDK(t *testing.T) {
 	readme, _ := os.ReadFile(filepath.Join(dir, "README.md"))
 	if !strings.Contains(string(readme), "wasmhost plugin test my-plugin.wasm") || strings.Contains(string(readme), "{{") {
 		t.Errorf("README not rendered:\n%s", readme)
+	}
+
+	// --sdk points the plugin at a source tree instead.
+	root := testutil.Root(t)
+	dir = filepath.Join(t.TempDir(), "q")
+	if _, err := New(NewOptions{Name: "q", Lang: LangGo, Dir: dir, SDK: root}); err != nil {
+		t.Fatal(err)
+	}
+	mod, _ = os.ReadFile(filepath.Join(dir, "go.mod"))
+	if !strings.Contains(string(mod), "replace "+ModulePath+" => "+root+"\n") {
+		t.Errorf("--sdk: go.mod\n%s", mod)
+	}
+	if _, err := os.Stat(filepath.Join(dir, GoSDKDir)); !os.IsNotExist(err) {
+		t.Errorf("--sdk still copied the SDK: %v", err)
 	}
 }
 
@@ -46,7 +70,7 @@ func TestNewWritesACPluginWithTheHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(files, " "); got != ".gitignore README.md cplug.c testdata/expected.jsonl testdata/input.jsonl wasmhost.h" {
+	if got := strings.Join(files, " "); got != ".gitignore README.md cplug.c testdata/expected.jsonl testdata/input.jsonl wasmhost-sdk.toml wasmhost.h wasmhost_json.h" {
 		t.Errorf("files %q", got)
 	}
 	h, err := os.ReadFile(filepath.Join(dir, "wasmhost.h"))
@@ -81,8 +105,13 @@ func TestNewRefusesBadRequests(t *testing.T) {
 
 func TestFindSDK(t *testing.T) {
 	root := testutil.Root(t)
+	t.Setenv(EnvSDK, "")
+	if got, err := FindSDK(""); err == nil {
+		t.Errorf("FindSDK() with nothing given = %q: a plugin must not depend on where the binary was built", got)
+	}
+	t.Setenv(EnvSDK, root)
 	if got, err := FindSDK(""); err != nil || got != root {
-		t.Errorf("FindSDK() = %q, %v; want the tree the test was built from, %s", got, err, root)
+		t.Errorf("FindSDK() with $%s = %q, %v", EnvSDK, got, err)
 	}
 	t.Setenv(EnvSDK, filepath.Join(root, "sdk"))
 	if _, err := FindSDK(""); err == nil || !strings.Contains(err.Error(), "not a wasmhost source tree") {
@@ -122,5 +151,28 @@ func TestOutputPath(t *testing.T) {
 		if got, err := outputPath(src, out); err != nil || got != want {
 			t.Errorf("outputPath(%q) = %q, %v; want %q", out, got, err, want)
 		}
+	}
+}
+
+func TestBuildWarnsAboutAnSDKForAnotherABI(t *testing.T) {
+	dir := t.TempDir()
+	if w := sdkWarning(dir); w != "" {
+		t.Errorf("no %s: warning %q", SDKFile, w)
+	}
+	for abiVersion, says := range map[int]string{abi.Version - 1: "older than this wasmhost's ABI", abi.Version + 1: "newer than", abi.Version: ""} {
+		content := strings.Replace(string(sdkRecord(LangC, "v1")), fmt.Sprintf("abi = %d", abi.Version), fmt.Sprintf("abi = %d", abiVersion), 1)
+		if err := os.WriteFile(filepath.Join(dir, SDKFile), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w := sdkWarning(dir)
+		if (says == "") != (w == "") || !strings.Contains(w, says) {
+			t.Errorf("abi %d: warning %q, want %q", abiVersion, w, says)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, SDKFile), []byte("abi = \"x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if w := sdkWarning(dir); !strings.Contains(w, SDKFile) {
+		t.Errorf("a broken %s: warning %q", SDKFile, w)
 	}
 }

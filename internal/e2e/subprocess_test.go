@@ -50,9 +50,25 @@ func startDaemonArgs(t *testing.T, args ...string) *daemonProc {
 	return d
 }
 
-// stop sends SIGTERM and returns the exit code.
+// stop sends SIGTERM and returns the exit code. It first waits for the
+// daemon to be running (or to have exited): a SIGTERM that lands before
+// the CLI has installed its handler ends the process by the signal's
+// default action (exit code -1), which a busy machine made happen when a
+// test stopped a daemon it had just restarted.
 func (d *daemonProc) stop(t *testing.T) int {
 	t.Helper()
+	running := time.After(90 * time.Second)
+	for !strings.Contains(d.logs.String(), `"wasmhost running"`) {
+		select {
+		case err := <-d.done:
+			d.done <- err // for the select below
+		case <-running:
+			t.Logf("daemon %d not running after 90s; stopping it anyway", d.cmd.Process.Pid)
+		case <-time.After(20 * time.Millisecond):
+			continue
+		}
+		break
+	}
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

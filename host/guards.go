@@ -15,7 +15,8 @@ import (
 // The guards compiled into every plugin at load (package instrument):
 //
 //   - time: the plugin calls the host function yield once every yieldEvery
-//     loop iterations; yield panics once the call's deadline has passed,
+//     loop iterations and function entries (so branching recursion, which
+//     needs no loop, is charged too); yield panics once the call's deadline has passed,
 //     which traps the call. A plugin sleeping in WASI's poll_oneoff is woken
 //     at the deadline (Instance.nanosleep). Between yields the guest runs
 //     native code with no exit to Go, so the check costs a counter

@@ -1,13 +1,16 @@
 // Package instrument rewrites a WebAssembly module so that a host can bound
 // what it runs: time and call stack depth.
 //
-// Time: a budget counter, decremented at every loop header and before every
-// tail call, calls the import Options.Yield each time it runs out. That
-// function is where the host checks the call's deadline (and traps the call
-// by panicking) and, being Go code, where the Go scheduler can preempt the
-// goroutine running the guest. Loops and tail calls are the only ways
-// WebAssembly code runs without bound, so a guest cannot run for longer
-// than Options.Every loop iterations without reaching the host.
+// Time: a budget counter, decremented at every loop header and at every
+// function's entry, calls the import Options.Yield each time it runs out.
+// That function is where the host checks the call's deadline (and traps the
+// call by panicking) and, being Go code, where the Go scheduler can preempt
+// the goroutine running the guest. Code runs without bound only by looping
+// or by calling (branching recursion makes 2^n calls within any depth
+// limit, with no loop; direct, indirect or tail calls all enter a function),
+// so a guest cannot run more than Options.Every loop iterations or function
+// entries without reaching the host. Between two checks it runs straight
+// code: at most the bodies of the functions on its stack.
 //
 // Depth: every function adds its weight (2 + its parameters and locals, a
 // rough count of the 8-byte slots of its frame) to a depth counter on entry
@@ -43,7 +46,7 @@ import (
 // Options name the imports the checks call, and when.
 type Options struct {
 	Module   string // import module of Yield and Overflow; a module importing from it is refused
-	Yield    string // () -> (), called once every Every loop iterations
+	Yield    string // () -> (), called once every Every loop iterations and function entries
 	Overflow string // () -> (), called when the depth passes MaxDepth
 	Every    uint32 // 1..2^31-1
 	MaxDepth uint32 // in frame slots, 1..2^30

@@ -1,0 +1,155 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasmhost/wasmhost/host"
+	wt "github.com/wasmhost/wasmhost/host/internal/wasmtest"
+	"github.com/wasmhost/wasmhost/sdk/abi"
+)
+
+// Runaway calls without a loop: branching recursion makes 2^n calls within
+// any depth limit. Each attack is a hand-assembled module; its WAT is in the
+// comment of the function that builds it.
+
+// recursionDepth makes 2^60 calls: forever.
+const recursionDepth = 60
+
+// branching adds to m
+//
+//	(func $f (param i32) (if (local.get 0) (then
+//	  (call $f (i32.sub (local.get 0) (i32.const 1)))
+//	  (call $f (i32.sub (local.get 0) (i32.const 1))))))
+//
+// and returns $f's index. With via set, each call goes through that
+// function instead (mutual recursion).
+func branching(m *wt.Module, via func(self uint32) wt.Code) uint32 {
+	self := m.FuncCount()
+	call := func(c *wt.Code) *wt.Code { return c.Call(self) }
+	if via != nil {
+		helper := self + 1
+		call = func(c *wt.Code) *wt.Code { return c.Call(helper) }
+	}
+	body := new(wt.Code).LocalGet(0).If()
+	call(body.LocalGet(0).I32Const(1).I32Sub())
+	call(body.LocalGet(0).I32Const(1).I32Sub())
+	f := m.Func([]byte{wt.I32}, nil, nil, body.EndBlock().End())
+	if via != nil {
+		m.Func([]byte{wt.I32}, nil, nil, via(self))
+	}
+	return f
+}
+
+// direct is the attack of issue 12 itself.
+func direct(m *wt.Module) uint32 { return branching(m, nil) }
+
+// mutual: $f calls $g, which calls $f.
+//
+//	(func $g (param i32) (call $f (local.get 0)))
+func mutual(m *wt.Module) uint32 {
+	return branching(m, func(f uint32) wt.Code { return new(wt.Code).LocalGet(0).Call(f).End() })
+}
+
+// indirect: $f calls $g, which calls $f through the table.
+//
+//	(table 1 funcref) (elem (i32.const 0) $f)
+//	(func $g (param i32) (call_indirect (param i32) (local.get 0) (i32.const 0)))
+func indirect(m *wt.Module) uint32 {
+	typ := m.Type([]byte{wt.I32}, nil)
+	f := branching(m, func(uint32) wt.Code {
+		return new(wt.Code).LocalGet(0).I32Const(0).Op(0x11).Op(wt.U32(typ)...).Op(0).End()
+	})
+	m.Table(1)
+	m.Elem(0, f)
+	return f
+}
+
+// recurse is code calling f with recursionDepth.
+func recurse(f uint32) *wt.Code { return new(wt.Code).I32Const(recursionDepth).Call(f) }
+
+// recursionPlugin is a plugin whose on_batch and on_tick recurse.
+func recursionPlugin(shape func(*wt.Module) uint32) *wt.Module {
+	m := &wt.Module{}
+	exportMemory(m)
+	exportABIVersion(m)
+	f := shape(m)
+	exportOnBatch(m, recurse(f).I32Const(0).End())
+	m.Export(abi.ExportOnTick, wt.KindFunc, m.Func([]byte{wt.I64}, []byte{wt.I32}, nil, recurse(f).I32Const(0).End()))
+	return m
+}
+
+// stopsInTime fails t unless err is a timeout named for fn that came within
+// a bound of the time limit.
+func stopsInTime(t *testing.T, began time.Time, err error, fn string) {
+	t.Helper()
+	if !errors.Is(err, host.ErrTimeout) || !strings.Contains(err.Error(), fn+": plugin call timed out") {
+		t.Fatalf("err = %v; want ErrTimeout in %s", err, fn)
+	}
+	// Generous for a shared machine: an unstopped call runs for ever.
+	if d := time.Since(began); d > 10*time.Second {
+		t.Fatalf("stopped after %s", d)
+	}
+}
+
+var recursionShapes = []struct {
+	name  string
+	shape func(*wt.Module) uint32
+}{
+	{"direct", direct}, {"mutual", mutual}, {"call_indirect", indirect},
+}
+
+// TestBranchingRecursionIsStopped: recursion that never goes deep but never
+// ends is stopped at the time limit in a handler and in a tick, whatever
+// way the calls are made.
+func TestBranchingRecursionIsStopped(t *testing.T) {
+	rt := newRuntime(t)
+	for _, s := range recursionShapes {
+		t.Run(s.name, func(t *testing.T) {
+			p, err := loadWasm(t, rt, recursionPlugin(s.shape), host.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			limits := host.Limits{CallTimeout: 200 * time.Millisecond}
+			inst := instantiate(t, p, host.InstanceOptions{Limits: limits})
+			began := time.Now()
+			_, err = inst.HandleBatch(context.Background(), batchOf("x"))
+			stopsInTime(t, began, err, abi.ExportOnBatch)
+			inst = instantiate(t, p, host.InstanceOptions{Limits: limits})
+			began = time.Now()
+			_, err = inst.Tick(context.Background(), time.Now())
+			stopsInTime(t, began, err, abi.ExportOnTick)
+		})
+	}
+}
+
+// TestRecursionAtLoadIsStopped: the same recursion in _initialize or the
+// start section is stopped at the load's time limit (the probe of plugin
+// test and inspect, a reload), and at an instance's.
+func TestRecursionAtLoadIsStopped(t *testing.T) {
+	rt := newRuntime(t)
+	inInit := &wt.Module{}
+	exportMemory(inInit)
+	exportABIVersion(inInit)
+	exportOnBatch(inInit, new(wt.Code).I32Const(0).End())
+	inInit.Export(abi.ExportInitialize, wt.KindFunc, inInit.Func(nil, nil, nil, recurse(mutual(inInit)).End()))
+	inStart := plugin(new(wt.Code).I32Const(0).End())
+	inStart.Start(inStart.Func(nil, nil, nil, recurse(indirect(inStart)).End()))
+	for _, c := range []struct {
+		name string
+		m    *wt.Module
+		fn   string
+	}{
+		{"_initialize", inInit, abi.ExportInitialize},
+		{"start", inStart, "start"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			began := time.Now()
+			_, err := loadWasm(t, rt, c.m, host.LoadOptions{CallTimeout: 200 * time.Millisecond})
+			stopsInTime(t, began, err, c.fn)
+		})
+	}
+}

@@ -153,3 +153,38 @@ func TestRecursionAtLoadIsStopped(t *testing.T) {
 		})
 	}
 }
+
+// tableGrow is table.grow of table 0 by the count on the stack, null
+// entries: (table.grow 0 (ref.null func) (count)).
+func tableGrow(c *wt.Code, count int32) *wt.Code {
+	return c.Op(0xd0, 0x70).I32Const(count).Op(0xfc, 15, 0)
+}
+
+// TestTablesAreBounded: tables live outside the memory limit (8 bytes an
+// entry in wazero), so their size is bounded on its own: a module declaring
+// a huge table is refused at load, and table.grow past the bound fails in
+// the guest, as memory.grow does past the memory limit.
+func TestTablesAreBounded(t *testing.T) {
+	rt := newRuntime(t)
+	huge := plugin(new(wt.Code).I32Const(0).End())
+	huge.Table(100_000_000) // (table 100000000 funcref): 800 MB an instance
+	_, err := loadWasm(t, rt, huge, host.LoadOptions{})
+	if !errors.Is(err, host.ErrInvalidPlugin) || !strings.Contains(err.Error(), "over the limit of 1048576") {
+		t.Fatalf("a table of 10^8 entries: %v", err)
+	}
+	// (if (i32.ne (table.grow (ref.null func) (i32.const 10000000)) (i32.const -1)) (unreachable))
+	// then grow by 1000 until it fails: both must end, and fail.
+	grow := plugin(tableGrow(new(wt.Code), 10_000_000).I32Const(-1).Op(0x47).If().Unreachable().EndBlock().
+		// (loop (br_if 0 (i32.ne (table.grow (ref.null func) (i32.const 1000)) (i32.const -1))))
+		Loop().Op(0xd0, 0x70).I32Const(1000).Op(0xfc, 15, 0).I32Const(-1).Op(0x47).BrIf(0).EndBlock().
+		I32Const(0).End())
+	grow.Table(1)
+	p, err := loadWasm(t, rt, grow, host.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := instantiate(t, p, host.InstanceOptions{Limits: host.Limits{CallTimeout: 30 * time.Second}})
+	if _, err := inst.HandleBatch(context.Background(), batchOf("x")); err != nil {
+		t.Fatalf("table.grow past the bound did not fail in the guest: %v", err)
+	}
+}

@@ -23,6 +23,9 @@ import (
 //     decrement per loop iteration rather than wazero's
 //     WithCloseOnContextDone exit to Go at every loop header (see
 //     BenchmarkCallTimeLimit).
+//   - tables: all of a plugin's tables together hold at most
+//     maxTableEntries entries: a module declaring more is refused at load,
+//     and table.grow past it returns -1 in the guest.
 //   - stack: each function's frame is counted on a depth counter; past
 //     maxDepth the plugin calls overflow, which traps the call. Without it
 //     a plain recursion grows wazero's call stack to its ceiling, about
@@ -38,6 +41,10 @@ const (
 	// maxDepth is in frame slots (parameters, locals and two more per
 	// call), each about 8 bytes of wazero's stack.
 	maxDepth = 1 << 20
+	// maxTableEntries bounds the entries of all of an instance's tables
+	// together: wazero keeps 8 bytes per entry, outside the memory limit,
+	// so 8 MiB at most. A Go guest's function table has a few thousand.
+	maxTableEntries = 1 << 20
 )
 
 // errDeadline is what yield panics with when a call's time is up.
@@ -91,13 +98,13 @@ func (r *Runtime) prepare(code []byte) ([]byte, error) {
 	}
 	return instrument.Interruptible(code, instrument.Options{
 		Module: sandboxModule, Yield: yieldName, Overflow: overflowName,
-		Every: yieldEvery, MaxDepth: maxDepth,
+		Every: yieldEvery, MaxDepth: maxDepth, MaxTable: maxTableEntries,
 	})
 }
 
 // prepareError says why prepare refused a module.
 func prepareError(err error) error {
-	if errors.Is(err, instrument.ErrReserved) {
+	if errors.Is(err, instrument.ErrReserved) || errors.Is(err, instrument.ErrTableLimit) {
 		return err
 	}
 	return fmt.Errorf("not a valid WebAssembly module: %w", err)

@@ -82,7 +82,7 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 	// A start section runs inside InstantiateModule: under the time limit
 	// too.
 	i.deadline = time.Now().Add(i.limits.CallTimeout)
-	mod, err := p.rt.InstantiateModule(context.WithValue(ctx, stateKey{}, &i.st), p.compiled, i.moduleConfig(o.Grants))
+	mod, err := p.rt.InstantiateModule(withLinearMemory(context.WithValue(ctx, stateKey{}, &i.st)), p.compiled, i.moduleConfig(o.Grants))
 	if err != nil {
 		if errors.Is(err, errDeadline) {
 			return nil, i.errorf("start", "%w: stopped after %s", ErrTimeout, i.limits.CallTimeout)

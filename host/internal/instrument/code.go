@@ -51,6 +51,7 @@ type rewriter struct {
 	depth       uint32 // global index of the depth counter
 	overflow    uint32 // function index of the overflow import
 	maxDepth    uint32
+	maxTable    uint32 // entries of all tables together; 0: no bound
 }
 
 func (rw *rewriter) funcIndex(f uint32) uint32 {

@@ -12,6 +12,11 @@
 // entries without reaching the host. Between two checks it runs straight
 // code: at most the bodies of the functions on its stack.
 //
+// Tables: with Options.MaxTable, the module's tables together can never
+// hold more entries than that (wazero keeps 8 bytes per entry, outside the
+// memory limit): a module starting with more is refused, and each table's
+// maximum is lowered so that table.grow fails past its share.
+//
 // Depth: every function adds its weight (2 + its parameters and locals, a
 // rough count of the 8-byte slots of its frame) to a depth counter on entry
 // and takes it back on every way out; past Options.MaxDepth it calls the
@@ -50,10 +55,20 @@ type Options struct {
 	Overflow string // () -> (), called when the depth passes MaxDepth
 	Every    uint32 // 1..2^31-1
 	MaxDepth uint32 // in frame slots, 1..2^30
+	// MaxTable bounds the entries of all the module's tables together: a
+	// module whose tables start with more is refused (ErrTableLimit), and
+	// each table's maximum is lowered so that table.grow fails (returns
+	// -1, as the specification allows) before the sum passes it. 0 leaves
+	// tables alone.
+	MaxTable uint32
 }
 
 // ErrReserved: the module imports from Options.Module itself.
 var ErrReserved = errors.New("imports from the module reserved for the host")
+
+// ErrTableLimit: the module's tables start with more entries than
+// Options.MaxTable.
+var ErrTableLimit = errors.New("tables over the limit")
 
 // added is how many function imports the rewrite adds.
 const added = 2
@@ -126,6 +141,7 @@ func interruptible(bin []byte, o Options) ([]byte, error) {
 		depth:       budget + 1,
 		overflow:    m.importFuncs + 1,
 		maxDepth:    o.MaxDepth,
+		maxTable:    o.MaxTable,
 	}
 
 	var news []section

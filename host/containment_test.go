@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -187,4 +188,29 @@ func TestTablesAreBounded(t *testing.T) {
 	if _, err := inst.HandleBatch(context.Background(), batchOf("x")); err != nil {
 		t.Fatalf("table.grow past the bound did not fail in the guest: %v", err)
 	}
+}
+
+// TestSleepPastTheDeadlineIsATimeout: a call asleep in poll_oneoff is woken
+// at its deadline, and the call fails as timed out instead of going on.
+func TestSleepPastTheDeadlineIsATimeout(t *testing.T) {
+	m := &wt.Module{}
+	poll := m.ImportFunc("wasi_snapshot_preview1", "poll_oneoff", []byte{wt.I32, wt.I32, wt.I32, wt.I32}, []byte{wt.I32})
+	exportMemory(m)
+	exportABIVersion(m)
+	// One subscription at 0: userdata 0, tag 0 (clock), clock id 1
+	// (monotonic) at 16, timeout at 24: an hour, relative.
+	sub := make([]byte, 48)
+	sub[16] = 1
+	binary.LittleEndian.PutUint64(sub[24:], uint64(time.Hour))
+	m.Data(0, sub)
+	// (drop (call $poll_oneoff (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))) (i32.const 0)
+	exportOnBatch(m, new(wt.Code).I32Const(0).I32Const(64).I32Const(1).I32Const(128).Call(poll).Drop().I32Const(0).End())
+	p, err := loadWasm(t, newRuntime(t), m, host.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := instantiate(t, p, host.InstanceOptions{Limits: host.Limits{CallTimeout: 200 * time.Millisecond}})
+	began := time.Now()
+	_, err = inst.HandleBatch(context.Background(), batchOf("x"))
+	stopsInTime(t, began, err, abi.ExportOnBatch)
 }

@@ -111,12 +111,16 @@ func prepareError(err error) error {
 }
 
 // nanosleep is the instance's WASI sleep: it never sleeps past the call's
-// deadline, so a plugin blocked in poll_oneoff reaches its next yield in
-// time.
+// deadline, and a sleep the deadline cuts short stops the call as timed out
+// (by panicking, as yield does) instead of letting it go on.
 func (i *Instance) nanosleep(ns int64) {
 	d := time.Duration(ns)
-	if left := time.Until(i.deadline); left < d {
-		d = left
+	left := time.Until(i.deadline)
+	if left < d {
+		if left > 0 {
+			time.Sleep(left)
+		}
+		panic(errDeadline)
 	}
 	if d > 0 {
 		time.Sleep(d)

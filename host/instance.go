@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,6 +37,7 @@ type Instance struct {
 	deadline time.Time
 	broken   bool
 	closed   bool
+	roots    []*os.Root // granted directories, closed with the instance
 }
 
 type stateKey struct{}
@@ -50,7 +52,7 @@ func (p *Plugin) Instantiate(ctx context.Context, o InstanceOptions) (*Instance,
 		return nil, err
 	}
 	if err := i.start(ctx); err != nil {
-		_ = i.mod.Close(ctx)
+		_ = i.Close(ctx)
 		return nil, err
 	}
 	i.onBatch = i.mod.ExportedFunction(abi.ExportOnBatch)
@@ -82,8 +84,13 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 	// A start section runs inside InstantiateModule: under the time limit
 	// too.
 	i.deadline = time.Now().Add(i.limits.CallTimeout)
-	mod, err := p.rt.InstantiateModule(withLinearMemory(context.WithValue(ctx, stateKey{}, &i.st)), p.compiled, i.moduleConfig(o.Grants))
+	mc, err := i.moduleConfig(o.Grants)
 	if err != nil {
+		return nil, i.errorf("instantiate", "%w", err)
+	}
+	mod, err := p.rt.InstantiateModule(withLinearMemory(context.WithValue(ctx, stateKey{}, &i.st)), p.compiled, mc)
+	if err != nil {
+		i.closeRoots()
 		if errors.Is(err, errDeadline) {
 			return nil, i.errorf("start", "%w: stopped after %s", ErrTimeout, i.limits.CallTimeout)
 		}
@@ -251,6 +258,7 @@ func (i *Instance) Close(ctx context.Context) error {
 	i.closed = true
 	i.stdout.Flush()
 	i.stderr.Flush()
+	defer i.closeRoots()
 	if i.mod == nil {
 		return nil
 	}

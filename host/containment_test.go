@@ -5,8 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/wasmhost/wasmhost/host"
 	wt "github.com/wasmhost/wasmhost/host/internal/wasmtest"
@@ -213,4 +217,65 @@ func TestSleepPastTheDeadlineIsATimeout(t *testing.T) {
 	began := time.Now()
 	_, err = inst.HandleBatch(context.Background(), batchOf("x"))
 	stopsInTime(t, began, err, abi.ExportOnBatch)
+}
+
+// countingWriter counts the bytes and lines written to it.
+type countingWriter struct {
+	mu           sync.Mutex
+	bytes, lines int
+	warnings     int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.bytes += len(p)
+	w.lines++
+	if strings.Contains(string(p), "over the rate limit") {
+		w.warnings++
+	}
+	return len(p), nil
+}
+
+// TestLogFloodIsRateLimited: a plugin calling log with 64 KiB lines in a
+// loop writes at most the instance's rate to the daemon's log; the rest is
+// dropped, counted, and warned about once a second.
+func TestLogFloodIsRateLimited(t *testing.T) {
+	const calls = 2000
+	m := &wt.Module{}
+	logf := m.ImportFunc(abi.ModuleName, abi.FuncLog, []byte{wt.I32, wt.I32, wt.I32}, []byte{wt.I32})
+	exportMemory(m)
+	exportABIVersion(m)
+	// (local $n i32) (loop (drop (call $log (i32.const 1) (i32.const 0) (i32.const 65536)))
+	//   (local.set $n (i32.add (local.get $n) (i32.const 1)))
+	//   (br_if 0 (i32.ne (local.get $n) (i32.const calls)))) (i32.const 0)
+	m.Export(abi.ExportOnBatch, wt.KindFunc, m.Func([]byte{wt.I32, wt.I32}, []byte{wt.I32}, []byte{wt.I32}, new(wt.Code).
+		Loop().I32Const(1).I32Const(0).I32Const(65536).Call(logf).Drop().
+		LocalGet(2).I32Const(1).I32Add().LocalSet(2).
+		LocalGet(2).I32Const(calls).Op(0x47).BrIf(0).EndBlock().I32Const(0).End()))
+	p, err := loadWasm(t, newRuntime(t), m, host.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out countingWriter
+	var dropped atomic.Uint64
+	inst := instantiate(t, p, host.InstanceOptions{Logger: zerolog.New(&out), DroppedLines: &dropped})
+	began := time.Now()
+	if _, err := inst.HandleBatch(context.Background(), batchOf("x")); err != nil {
+		t.Fatal(err)
+	}
+	seconds := int(time.Since(began)/time.Second) + 1
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	// Per second begun: 64 KiB of lines plus each line's JSON envelope,
+	// and one warning.
+	if limit := seconds * (64<<10 + 100*200 + 400); out.bytes > limit {
+		t.Errorf("%d bytes of log in %d seconds begun, over %d", out.bytes, seconds, limit)
+	}
+	if n := dropped.Load(); n < calls-uint64(seconds)*4 || n > calls {
+		t.Errorf("%d lines counted as dropped of %d", n, calls)
+	}
+	if out.warnings < 1 || out.warnings > seconds {
+		t.Errorf("%d warnings in %d seconds begun, want one a second", out.warnings, seconds)
+	}
 }

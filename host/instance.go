@@ -28,6 +28,7 @@ type Instance struct {
 	log     zerolog.Logger
 	stdout  *lineWriter
 	stderr  *lineWriter
+	limit   *logLimit // of log, stdout and stderr together
 	st      callState
 	stack   [2]uint64
 	res     Result
@@ -77,9 +78,10 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 		parts:  o.Partitions,
 		config: abi.AppendConfig(nil, cfg),
 		log:    log,
-		stdout: newLineWriter(log, zerolog.InfoLevel, "stdout"),
-		stderr: newLineWriter(log, zerolog.WarnLevel, "stderr"),
+		limit:  newLogLimit(log, o.DroppedLines),
 	}
+	i.stdout = newLineWriter(log, zerolog.InfoLevel, "stdout", i.limit)
+	i.stderr = newLineWriter(log, zerolog.WarnLevel, "stderr", i.limit)
 	i.st.inst = i
 	// A start section runs inside InstantiateModule: under the time limit
 	// too.
@@ -266,6 +268,9 @@ func (i *Instance) Close(ctx context.Context) error {
 }
 
 func (i *Instance) logGuest(level abi.LogLevel, msg []byte) {
+	if !i.limit.allow("log", msg) {
+		return
+	}
 	var ev *zerolog.Event
 	switch level {
 	case abi.LevelDebug:

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 )
 
-// Bounds on a plugin's stdout/stderr.
+// Bounds on a plugin's stdout/stderr; lines are rate limited with the log
+// host function's (ratelimit.go).
 const (
 	maxLineBytes    = 4 << 10 // a longer line is cut
-	linesPerSecond  = 100     // more lines in a second are dropped, and counted
 	recentStderrMax = 4       // lines of stderr kept to explain a trap
 )
 
@@ -22,20 +21,18 @@ type lineWriter struct {
 	log    zerolog.Logger
 	level  zerolog.Level
 	stream string
+	limit  *logLimit
 
 	mu      sync.Mutex
 	partial []byte
-	window  time.Time
-	lines   int
-	dropped int
 	recent  []string
 	// panicLine is the last Go "panic:" or "fatal error:" line, which says
 	// more about a trap than the stack trace after it.
 	panicLine string
 }
 
-func newLineWriter(log zerolog.Logger, level zerolog.Level, stream string) *lineWriter {
-	return &lineWriter{log: log, level: level, stream: stream}
+func newLineWriter(log zerolog.Logger, level zerolog.Level, stream string, limit *logLimit) *lineWriter {
+	return &lineWriter{log: log, level: level, stream: stream, limit: limit}
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -59,6 +56,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 
 func (w *lineWriter) emit() {
 	line := string(w.partial)
+	ok := w.limit.allow(w.stream, w.partial)
 	w.partial = w.partial[:0]
 	if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
 		w.panicLine = line
@@ -69,18 +67,9 @@ func (w *lineWriter) emit() {
 			w.recent = w.recent[1:]
 		}
 	}
-	now := time.Now()
-	if now.Sub(w.window) >= time.Second {
-		if w.dropped > 0 {
-			w.log.WithLevel(zerolog.WarnLevel).Str("stream", w.stream).Int("dropped", w.dropped).Msg("plugin output over the rate limit was dropped")
-		}
-		w.window, w.lines, w.dropped = now, 0, 0
-	}
-	if w.lines >= linesPerSecond {
-		w.dropped++
+	if !ok {
 		return
 	}
-	w.lines++
 	w.log.WithLevel(w.level).Str("stream", w.stream).Msg(line)
 }
 

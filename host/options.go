@@ -2,6 +2,7 @@ package host
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -88,6 +89,10 @@ type InstanceOptions struct {
 	Partitions func(topic string) int32
 	Limits     Limits
 	Grants     Grants
+	// DroppedLines counts the plugin's log lines (the log host function,
+	// stdout and stderr) dropped over the instance's rate limit; nil
+	// counts nowhere. Instances may share one.
+	DroppedLines *atomic.Uint64
 }
 
 // Output is one record the plugin produced. Input is the index in the batch

@@ -61,6 +61,9 @@ var (
 	descLag = prometheus.NewDesc("wasmhost_consumer_lag",
 		"High watermark minus committed offset of a partition this daemon consumes.", []string{"pipeline", "topic", "partition"}, nil)
 
+	descLogDropped = prometheus.NewDesc("wasmhost_plugin_log_lines_dropped_total",
+		"Plugin log lines (the log host function, stdout and stderr) dropped over an instance's rate limit.", pipeLabels, nil)
+
 	descTicks = prometheus.NewDesc("wasmhost_source_ticks_total",
 		"Calls of a source's plugin.", pipeLabels, nil)
 	descTickFailures = prometheus.NewDesc("wasmhost_source_tick_failures_total",
@@ -88,7 +91,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
 		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted, descCallSeconds, descBatchRecords, descMemory, descPartitions,
-		descHalted, descMembers, descLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
+		descHalted, descMembers, descLag, descTicks, descTickFailures, descLogDropped, descProdSent, descProdDelivered,
 		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
@@ -119,6 +122,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descTimeouts, n.Timeouts, l...)
 		counter(descTxnCommitted, n.TxnCommitted, l...)
 		counter(descTxnAborted, n.TxnAborted, l...)
+		counter(descLogDropped, n.LogDropped, l...)
 		ch <- constHistogram(descCallSeconds, p.CallSeconds, l)
 		ch <- constHistogram(descBatchRecords, p.BatchRecords, l)
 		gauge(descMemory, float64(p.MemoryBytes), l...)
@@ -139,6 +143,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descOut, src.Out, l...)
 		counter(descTicks, src.Ticks, l...)
 		counter(descTickFailures, src.Failed, l...)
+		counter(descLogDropped, src.LogDropped, l...)
 	}
 	counter(descProdSent, s.Producer.Sent)
 	counter(descProdDelivered, s.Producer.Delivered)

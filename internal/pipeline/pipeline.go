@@ -26,6 +26,9 @@ type Stats struct {
 	Traps        atomic.Uint64 // instances lost to a trap or timeout
 	TxnCommitted atomic.Uint64 // exactly-once transactions committed
 	TxnAborted   atomic.Uint64 // exactly-once transactions aborted (their batches ran again)
+	// LogDropped counts plugin log lines (log, stdout, stderr) dropped over
+	// an instance's rate limit.
+	LogDropped atomic.Uint64
 }
 
 // Options are what a pipeline needs from the daemon.
@@ -150,6 +153,8 @@ func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog
 		Partitions: p.partitions,
 		Limits:     p.limits,
 		Grants:     instanceGrants(p.cfg.Grants),
+		// The pipeline's counter: all its instances count into it.
+		DroppedLines: &p.stats.LogDropped,
 	})
 }
 

@@ -47,6 +47,8 @@ type Counts struct {
 	// again).
 	TxnCommitted uint64 `json:"transactions_committed"`
 	TxnAborted   uint64 `json:"transactions_aborted"`
+	// LogDropped: plugin log lines dropped over the rate limit.
+	LogDropped uint64 `json:"log_lines_dropped"`
 }
 
 // Status is a snapshot of a running pipeline.
@@ -347,6 +349,7 @@ func (p *Pipeline) Status() Status {
 			Retried: p.stats.Retried.Load(), DeadLettered: p.stats.DeadLettered.Load(),
 			Skipped: p.stats.Skipped.Load(), Traps: p.stats.Traps.Load(), Timeouts: p.obs.timeouts.Load(),
 			TxnCommitted: p.stats.TxnCommitted.Load(), TxnAborted: p.stats.TxnAborted.Load(),
+			LogDropped: p.stats.LogDropped.Load(),
 		},
 		CallSeconds:  p.obs.calls.snapshot(),
 		BatchRecords: p.obs.batches.snapshot(),
@@ -426,12 +429,15 @@ type SourceStatus struct {
 	Out      uint64       `json:"out"`
 	Failed   uint64       `json:"failed"` // ticks that failed
 	Errors   []ErrorEvent `json:"errors"` // newest first
+	// LogDropped: plugin log lines dropped over the rate limit.
+	LogDropped uint64 `json:"log_lines_dropped"`
 }
 
 // sourceTracker is what a source knows beyond its counters.
 type sourceTracker struct {
-	failed atomic.Uint64
-	errors events
+	failed     atomic.Uint64
+	errors     events
+	logDropped atomic.Uint64
 }
 
 // tickFailed records a failed tick (from tick).
@@ -448,5 +454,6 @@ func (s *Source) Status() SourceStatus {
 	return SourceStatus{
 		Name: s.cfg.Name, Interval: s.cfg.Interval.String(), Plugin: pluginInfo(s.o.Plugin.Plugin()),
 		Ticks: s.ticks.Load(), Out: s.out.Load(), Failed: s.obs.failed.Load(), Errors: s.obs.errors.latest(),
+		LogDropped: s.obs.logDropped.Load(),
 	}
 }

@@ -155,6 +155,15 @@ func TestRecursionAtLoadIsStopped(t *testing.T) {
 			began := time.Now()
 			_, err := loadWasm(t, rt, c.m, host.LoadOptions{CallTimeout: 200 * time.Millisecond})
 			stopsInTime(t, began, err, c.fn)
+			// plugin inspect runs the same probe, with the same limit.
+			began = time.Now()
+			in, err := rt.Inspect(context.Background(), host.LoadOptions{Path: writeWasm(t, c.m), CallTimeout: 200 * time.Millisecond})
+			if err != nil || len(in.Problems) == 0 || !strings.Contains(in.Problems[0], c.fn+": plugin call timed out: stopped after 200ms") {
+				t.Fatalf("inspect: %v %+v", err, in)
+			}
+			if d := time.Since(began); d > 10*time.Second {
+				t.Fatalf("inspect stopped after %s", d)
+			}
 		})
 	}
 }
@@ -277,5 +286,19 @@ func TestLogFloodIsRateLimited(t *testing.T) {
 	}
 	if out.warnings < 1 || out.warnings > seconds {
 		t.Errorf("%d warnings in %d seconds begun, want one a second", out.warnings, seconds)
+	}
+}
+
+// TestCRecursionIsStopped: the same attack written in C (clang compiles
+// it to calls, with no loop), directly and through a function pointer.
+func TestCRecursionIsStopped(t *testing.T) {
+	p := cPlugin(t, "runaway-c", host.LoadOptions{})
+	for _, value := range []string{"recurse", "recurse-indirect"} {
+		t.Run(value, func(t *testing.T) {
+			inst := instantiate(t, p, host.InstanceOptions{Limits: host.Limits{CallTimeout: 200 * time.Millisecond}})
+			began := time.Now()
+			_, err := inst.HandleBatch(context.Background(), batchOf(value))
+			stopsInTime(t, began, err, abi.ExportOnBatch)
+		})
 	}
 }

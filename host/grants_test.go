@@ -15,29 +15,32 @@ import (
 )
 
 var (
-	escapeOnce sync.Once
-	escapeWasm string
-	escapeErr  error
+	cMu    sync.Mutex
+	cBuilt = map[string]string{}
 )
 
-// escapePlugin builds the C plugin testdata/plugins/escape-c once per test
-// binary and loads it.
-func escapePlugin(t *testing.T) *host.Plugin {
+// cPlugin builds the C plugin in testdata/plugins/NAME once per test
+// binary, with clang as plugin build does, and loads it.
+func cPlugin(t *testing.T, name string, o host.LoadOptions) *host.Plugin {
 	t.Helper()
-	escapeOnce.Do(func() {
-		out, err := os.MkdirTemp("", "wasmhost-escape-")
-		if err != nil {
-			escapeErr = err
-			return
+	cMu.Lock()
+	wasm, ok := cBuilt[name]
+	if !ok {
+		out, err := os.MkdirTemp("", "wasmhost-"+name+"-")
+		if err == nil {
+			wasm, err = plugintool.Build(plugintool.BuildOptions{
+				Dir: filepath.Join(testutil.Root(t), "host", "testdata", "plugins", name), Out: out,
+			})
 		}
-		escapeWasm, escapeErr = plugintool.Build(plugintool.BuildOptions{
-			Dir: filepath.Join(testutil.Root(t), "host", "testdata", "plugins", "escape-c"), Out: out,
-		})
-	})
-	if escapeErr != nil {
-		t.Fatalf("building the C plugin escape-c (does scripts/setup-c.sh pass?): %v", escapeErr)
+		if err != nil {
+			cMu.Unlock()
+			t.Fatalf("building the C plugin %s (does scripts/setup-c.sh pass?): %v", name, err)
+		}
+		cBuilt[name] = wasm
 	}
-	p, err := newRuntime(t).Load(context.Background(), host.LoadOptions{Name: "escape-c", Path: escapeWasm})
+	cMu.Unlock()
+	o.Name, o.Path = name, wasm
+	p, err := newRuntime(t).Load(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +89,7 @@ func TestGrantsCannotBeLeft(t *testing.T) {
 	rel, err := filepath.Rel(rw, outside)
 	must(err)
 
-	inst := instantiate(t, escapePlugin(t), host.InstanceOptions{Grants: host.Grants{Dirs: []host.Dir{
+	inst := instantiate(t, cPlugin(t, "escape-c", host.LoadOptions{}), host.InstanceOptions{Grants: host.Grants{Dirs: []host.Dir{
 		{Host: rw, Guest: "/w", Write: true}, {Host: ro, Guest: "/ro"},
 	}}})
 	cases := []struct {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -148,7 +147,7 @@ func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, erro
 		in.problem("%v", err)
 		return in, nil
 	}
-	inst, err := p.newInstance(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: 10 * time.Second}})
+	inst, err := p.newInstance(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: o.CallTimeout}})
 	if err != nil {
 		in.problem("%v", err)
 		return in, nil

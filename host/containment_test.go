@@ -158,7 +158,8 @@ func TestRecursionAtLoadIsStopped(t *testing.T) {
 			// plugin inspect runs the same probe, with the same limit.
 			began = time.Now()
 			in, err := rt.Inspect(context.Background(), host.LoadOptions{Path: writeWasm(t, c.m), CallTimeout: 200 * time.Millisecond})
-			if err != nil || len(in.Problems) == 0 || !strings.Contains(in.Problems[0], c.fn+": plugin call timed out: stopped after 200ms") {
+			if err != nil || len(in.Problems) == 0 || !strings.Contains(in.Problems[0], "plugin hand (") ||
+				!strings.Contains(in.Problems[0], c.fn+": plugin call timed out: stopped after 200ms") {
 				t.Fatalf("inspect: %v %+v", err, in)
 			}
 			if d := time.Since(began); d > 10*time.Second {

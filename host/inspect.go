@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -88,6 +89,9 @@ func (in *Inspection) problem(format string, args ...any) {
 // reports. An error means the file could not be read or the options are
 // invalid; everything wrong with the file itself is in Problems.
 func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, error) {
+	if o.Name == "" { // the name plugin test and the daemon would give it
+		o.Name = strings.TrimSuffix(filepath.Base(o.Path), ".wasm")
+	}
 	code, err := os.ReadFile(o.Path)
 	if err != nil {
 		return nil, err

@@ -16,13 +16,16 @@ import (
 //
 //   - time: the plugin calls the host function yield once every yieldEvery
 //     loop iterations and function entries (so branching recursion, which
-//     needs no loop, is charged too); yield panics once the call's deadline has passed,
-//     which traps the call. A plugin sleeping in WASI's poll_oneoff is woken
-//     at the deadline (Instance.nanosleep). Between yields the guest runs
-//     native code with no exit to Go, so the check costs a counter
-//     decrement per loop iteration rather than wazero's
-//     WithCloseOnContextDone exit to Go at every loop header (see
-//     BenchmarkCallTimeLimit).
+//     needs no loop, is charged too); yield panics once the call's
+//     deadline has passed, which traps the call. A plugin sleeping in
+//     WASI's poll_oneoff is woken at the deadline and stopped
+//     (Instance.nanosleep). Between yields the guest runs native code with
+//     no exit to Go, so the check costs a counter decrement per loop
+//     iteration and call rather than wazero's WithCloseOnContextDone exit
+//     to Go at every loop header (see BenchmarkCallTimeLimit). Reaching Go
+//     that often matters beyond the call: a goroutine in guest code cannot
+//     be preempted, and one that never left it would stall the GC's
+//     stop-the-world and so the whole daemon.
 //   - tables: all of a plugin's tables together hold at most
 //     maxTableEntries entries: a module declaring more is refused at load,
 //     and table.grow past it returns -1 in the guest.

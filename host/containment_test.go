@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -301,5 +303,57 @@ func TestCRecursionIsStopped(t *testing.T) {
 			_, err := inst.HandleBatch(context.Background(), batchOf(value))
 			stopsInTime(t, began, err, abi.ExportOnBatch)
 		})
+	}
+}
+
+// vmSize is the process's virtual memory size in KiB.
+func vmSize(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		var kb int
+		if _, err := fmt.Sscanf(l, "VmSize: %d kB", &kb); err == nil {
+			return kb
+		}
+	}
+	t.Fatal("no VmSize in /proc/self/status")
+	return 0
+}
+
+// TestMemoryIsReturnedWhenAnInstanceExitsInACall: an instance closed under
+// its own call (proc_exit) gives its memory mapping back once the call has
+// returned, so a plugin exiting on every record leaks nothing.
+func TestMemoryIsReturnedWhenAnInstanceExitsInACall(t *testing.T) {
+	m := &wt.Module{}
+	procExit := m.ImportFunc("wasi_snapshot_preview1", "proc_exit", []byte{wt.I32}, nil)
+	exportMemory(m)
+	exportABIVersion(m)
+	// Touch the memory first, so that a leak would show in RSS too.
+	exportOnBatch(m, new(wt.Code).I32Const(100).I32Const(7).I32Store(0).I32Const(3).Call(procExit).I32Const(0).End())
+	p, err := loadWasm(t, newRuntime(t), m, host.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() {
+		inst, err := p.Instantiate(context.Background(), host.InstanceOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inst.HandleBatch(context.Background(), batchOf("x")); !errors.Is(err, host.ErrTrap) {
+			t.Fatalf("proc_exit: %v", err)
+		}
+		_ = inst.Close(context.Background())
+	}
+	run() // the first instance may map what later ones reuse
+	before := vmSize(t)
+	for range 50 {
+		run()
+	}
+	// Each instance maps its 64 MiB limit: 50 leaks would be 3.2 GiB.
+	if after := vmSize(t); after > before+(256<<10) {
+		t.Fatalf("virtual memory grew from %d to %d KiB over 50 instances that exited in a call", before, after)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,7 +39,9 @@ type Instance struct {
 	deadline time.Time
 	broken   bool
 	closed   bool
-	roots    []*os.Root // granted directories, closed with the instance
+	roots    []*os.Root    // granted directories, closed with the instance
+	inCall   atomic.Bool   // guest code is running (linearmem.go)
+	mem      *linearMemory // its memory, when it comes from a mapping
 }
 
 type stateKey struct{}
@@ -90,7 +93,9 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 	if err != nil {
 		return nil, i.errorf("instantiate", "%w", err)
 	}
-	mod, err := p.rt.InstantiateModule(withLinearMemory(context.WithValue(ctx, stateKey{}, &i.st)), p.compiled, mc)
+	i.inCall.Store(true) // a start section runs in InstantiateModule
+	mod, err := p.rt.InstantiateModule(withLinearMemory(context.WithValue(ctx, stateKey{}, &i.st), i), p.compiled, mc)
+	i.endCall()
 	if err != nil {
 		i.closeRoots()
 		if errors.Is(err, errDeadline) {
@@ -209,6 +214,8 @@ func (i *Instance) call(ctx context.Context, fn api.Function, name string, npara
 	i.deadline = time.Now().Add(i.limits.CallTimeout)
 	cctx := context.WithValue(ctx, stateKey{}, &i.st)
 	var err error
+	i.inCall.Store(true)
+	defer i.endCall()
 	if i.plugin.timeLimit == limitWazero {
 		var cancel context.CancelFunc
 		cctx, cancel = context.WithDeadline(cctx, i.deadline)
@@ -222,6 +229,15 @@ func (i *Instance) call(ctx context.Context, fn api.Function, name string, npara
 	}
 	i.broken = true
 	return i.callError(name, err)
+}
+
+// endCall marks the guest code of the instance as no longer running, and
+// unmaps its memory if the instance was closed under it.
+func (i *Instance) endCall() {
+	i.inCall.Store(false)
+	if i.mem != nil {
+		i.mem.afterCall()
+	}
 }
 
 // callError names why a call failed.

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -17,22 +18,29 @@ import (
 // what its guest has touched, at most its limit; munmap returns it at once
 // when the instance closes.
 
-// withLinearMemory returns ctx with the allocator every instance's memory
-// comes from.
-func withLinearMemory(ctx context.Context) context.Context {
-	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(newLinearMemory))
+// withLinearMemory returns ctx with the allocator of instance i's memory.
+func withLinearMemory(ctx context.Context, i *Instance) context.Context {
+	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
+		m := newLinearMemory(max, &i.inCall)
+		if lm, ok := m.(*linearMemory); ok {
+			i.mem = lm
+		}
+		return m
+	}))
 }
 
 // linearMemory is one instance's memory: a mapping of max bytes of which
 // the first len(buf) are the memory.
 type linearMemory struct {
+	inCall  *atomic.Bool
 	mu      sync.Mutex
 	mapping []byte // nil when max is 0 or once freed
 	buf     []byte
+	pending bool // Free came during a call: afterCall unmaps
 }
 
-func newLinearMemory(_, max uint64) experimental.LinearMemory {
-	m := &linearMemory{}
+func newLinearMemory(max uint64, inCall *atomic.Bool) experimental.LinearMemory {
+	m := &linearMemory{inCall: inCall}
 	if max == 0 {
 		m.buf = []byte{}
 		return m
@@ -61,10 +69,31 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 
 // Free unmaps the memory. wazero calls it when the instance closes, after
 // which no host function may touch the memory: host functions copy out
-// what they keep.
+// what they keep. An instance can close while its guest code runs (WASI's
+// proc_exit, or the Runtime closed at shutdown under a call that outlived
+// it): then the memory is unmapped when the call returns (afterCall), not
+// pulled from under the running code.
 func (m *linearMemory) Free() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.inCall.Load() {
+		m.pending = true
+		return
+	}
+	m.unmap()
+}
+
+// afterCall unmaps the memory if it was freed during the call that
+// returned.
+func (m *linearMemory) afterCall() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pending {
+		m.unmap()
+	}
+}
+
+func (m *linearMemory) unmap() {
 	if m.mapping != nil {
 		_ = syscall.Munmap(m.mapping)
 		m.mapping, m.buf = nil, nil

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
@@ -69,21 +68,21 @@ func osFlags(f experimentalsys.Oflag) int {
 	case experimentalsys.O_WRONLY:
 		o = os.O_WRONLY
 	}
-	for _, m := range []struct {
-		w experimentalsys.Oflag
-		o int
-	}{
+	for _, m := range append(sysFlags, []oflag{
 		{experimentalsys.O_APPEND, os.O_APPEND}, {experimentalsys.O_CREAT, os.O_CREATE},
-		{experimentalsys.O_DIRECTORY, syscall.O_DIRECTORY}, {experimentalsys.O_DSYNC, syscall.O_DSYNC},
-		{experimentalsys.O_EXCL, os.O_EXCL}, {experimentalsys.O_NOFOLLOW, syscall.O_NOFOLLOW},
-		{experimentalsys.O_NONBLOCK, syscall.O_NONBLOCK}, {experimentalsys.O_RSYNC, syscall.O_RSYNC},
-		{experimentalsys.O_SYNC, os.O_SYNC}, {experimentalsys.O_TRUNC, os.O_TRUNC},
-	} {
+		{experimentalsys.O_EXCL, os.O_EXCL}, {experimentalsys.O_SYNC, os.O_SYNC}, {experimentalsys.O_TRUNC, os.O_TRUNC},
+	}...) {
 		if f&m.w != 0 {
 			o |= m.o
 		}
 	}
 	return o
+}
+
+// oflag pairs a wazero open flag with the os one.
+type oflag struct {
+	w experimentalsys.Oflag
+	o int
 }
 
 func (r *rootFS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {
@@ -253,28 +252,8 @@ func wrapFile(root *os.Root, name string, f *os.File, flag experimentalsys.Oflag
 func (f *rootFile) IsAppend() bool { return f.append }
 
 func (f *rootFile) SetAppend(enable bool) experimentalsys.Errno {
-	sc, err := f.of.file.SyscallConn()
-	if err != nil {
-		return errno(err)
-	}
-	var e syscall.Errno
-	if err := sc.Control(func(fd uintptr) {
-		fl, _, en := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
-		if en != 0 {
-			e = en
-			return
-		}
-		if enable {
-			fl |= syscall.O_APPEND
-		} else {
-			fl &^= syscall.O_APPEND
-		}
-		_, _, e = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETFL, fl)
-	}); err != nil {
-		return errno(err)
-	}
-	if e != 0 {
-		return errno(e)
+	if e := setAppend(f.of.file, enable); e != 0 {
+		return e
 	}
 	f.append = enable
 	return 0
@@ -291,38 +270,9 @@ func (f *rootFile) Sync() experimentalsys.Errno { return errno(f.of.file.Sync())
 
 func (f *rootFile) Datasync() experimentalsys.Errno { return errno(f.of.file.Sync()) }
 
-// Utimens sets the open file's times with utimensat(fd, NULL, ...), which
-// Linux takes as futimens.
+// Utimens sets the open file's times.
 func (f *rootFile) Utimens(atim, mtim int64) experimentalsys.Errno {
-	ts := [2]syscall.Timespec{utimespec(atim), utimespec(mtim)}
-	sc, err := f.of.file.SyscallConn()
-	if err != nil {
-		return errno(err)
-	}
-	var e syscall.Errno
-	if err := sc.Control(func(fd uintptr) {
-		_, _, e = syscall.Syscall6(syscall.SYS_UTIMENSAT, fd, 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
-	}); err != nil {
-		return errno(err)
-	}
-	return errno(errOrNil(e))
-}
-
-// utimeOmit is Linux's UTIME_OMIT in a timespec's nanoseconds.
-const utimeOmit = 1<<30 - 2
-
-func utimespec(ns int64) syscall.Timespec {
-	if ns == experimentalsys.UTIME_OMIT {
-		return syscall.Timespec{Nsec: utimeOmit}
-	}
-	return syscall.NsecToTimespec(ns)
-}
-
-func errOrNil(e syscall.Errno) error {
-	if e == 0 {
-		return nil
-	}
-	return e
+	return futimens(f.of.file, atim, mtim)
 }
 
 // Close closes the file through the wrapper, which closes the latest

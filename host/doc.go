@@ -40,7 +40,7 @@
 // own ceiling would let one instance take ~160 MiB of host memory outside its
 // memory limit. wazero's WithCloseOnContextDone is not used: it leaves native
 // code at every loop iteration and more than triples the cost of a Go plugin's
-// call; the guards cost about 4% of it (BenchmarkCallTimeLimit).
+// call; the guards cost a few percent of it (BenchmarkCallTimeLimit).
 //
 // # Memory
 //

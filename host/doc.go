@@ -24,21 +24,23 @@
 //
 // An instance reaches clocks, randomness and its stdout/stderr (rate-limited
 // log lines tagged with the plugin); a filesystem, environment variables and
-// arguments only as [Grants] give them; never the network (WASI preview 1
-// cannot open a socket). Its memory is capped by [LoadOptions.MemoryLimit]
-// and each call by [Limits]: a time limit, the largest input record handed
-// in, and what one call may produce. docs/limits.md lists them all.
+// arguments only as [Grants] give them, each granted directory resolved
+// beneath itself by an os.Root (no symlink or ".." leads out); never the
+// network (WASI preview 1 cannot open a socket). Its memory is capped by
+// [LoadOptions.MemoryLimit] and each call by [Limits]: a time limit, the
+// largest input record handed in, and what one call may produce.
+// docs/limits.md lists them all.
 //
 // Load rewrites every plugin (package host/internal/instrument) with two
 // guards. Time: the plugin calls back into the host once every 1024 loop
-// iterations; there the host checks the call's deadline and traps the call
-// when it has passed. WASI sleeps end at the deadline too. The start
-// section, the initializer and every handler call run under it. Stack: a
-// call deeper than about a million frame slots traps, where wazero's own
-// ceiling would let one instance take ~160 MiB of host memory outside its
-// memory limit. wazero's WithCloseOnContextDone is not used: it leaves
-// native code at every loop iteration and more than triples the cost of a
-// Go plugin's call; the guards cost about 4% of it (BenchmarkCallTimeLimit).
+// iterations and function entries; there the host checks the call's deadline
+// and traps the call when it has passed. WASI sleeps end at the deadline too.
+// The start section, the initializer and every handler call run under it.
+// Stack: a call deeper than about a million frame slots traps, where wazero's
+// own ceiling would let one instance take ~160 MiB of host memory outside its
+// memory limit. wazero's WithCloseOnContextDone is not used: it leaves native
+// code at every loop iteration and more than triples the cost of a Go plugin's
+// call; the guards cost a few percent of it (BenchmarkCallTimeLimit).
 //
 // # Memory
 //

@@ -42,6 +42,9 @@ func (e *PluginError) Error() string {
 	if len(v) > 12 {
 		v = v[:12]
 	}
+	if v == "" { // not known yet: the file was not read
+		return fmt.Sprintf("plugin %s %s: %v", e.Plugin, e.Func, e.Err)
+	}
 	return fmt.Sprintf("plugin %s (%s) %s: %v", e.Plugin, v, e.Func, e.Err)
 }
 

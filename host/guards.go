@@ -15,13 +15,20 @@ import (
 // The guards compiled into every plugin at load (package instrument):
 //
 //   - time: the plugin calls the host function yield once every yieldEvery
-//     loop iterations; yield panics once the call's deadline has passed,
-//     which traps the call. A plugin sleeping in WASI's poll_oneoff is woken
-//     at the deadline (Instance.nanosleep). Between yields the guest runs
-//     native code with no exit to Go, so the check costs a counter
-//     decrement per loop iteration rather than wazero's
-//     WithCloseOnContextDone exit to Go at every loop header (see
-//     BenchmarkCallTimeLimit).
+//     loop iterations and function entries (so branching recursion, which
+//     needs no loop, is charged too); yield panics once the call's
+//     deadline has passed, which traps the call. A plugin sleeping in
+//     WASI's poll_oneoff is woken at the deadline and stopped
+//     (Instance.nanosleep). Between yields the guest runs native code with
+//     no exit to Go, so the check costs a counter decrement per loop
+//     iteration and call rather than wazero's WithCloseOnContextDone exit
+//     to Go at every loop header (see BenchmarkCallTimeLimit). Reaching Go
+//     that often matters beyond the call: a goroutine in guest code cannot
+//     be preempted, and one that never left it would stall the GC's
+//     stop-the-world and so the whole daemon.
+//   - tables: all of a plugin's tables together hold at most
+//     maxTableEntries entries: a module declaring more is refused at load,
+//     and table.grow past it returns -1 in the guest.
 //   - stack: each function's frame is counted on a depth counter; past
 //     maxDepth the plugin calls overflow, which traps the call. Without it
 //     a plain recursion grows wazero's call stack to its ceiling, about
@@ -37,6 +44,10 @@ const (
 	// maxDepth is in frame slots (parameters, locals and two more per
 	// call), each about 8 bytes of wazero's stack.
 	maxDepth = 1 << 20
+	// maxTableEntries bounds the entries of all of an instance's tables
+	// together: wazero keeps 8 bytes per entry, outside the memory limit,
+	// so 8 MiB at most. A Go guest's function table has a few thousand.
+	maxTableEntries = 1 << 20
 )
 
 // errDeadline is what yield panics with when a call's time is up.
@@ -90,25 +101,29 @@ func (r *Runtime) prepare(code []byte) ([]byte, error) {
 	}
 	return instrument.Interruptible(code, instrument.Options{
 		Module: sandboxModule, Yield: yieldName, Overflow: overflowName,
-		Every: yieldEvery, MaxDepth: maxDepth,
+		Every: yieldEvery, MaxDepth: maxDepth, MaxTable: maxTableEntries,
 	})
 }
 
 // prepareError says why prepare refused a module.
 func prepareError(err error) error {
-	if errors.Is(err, instrument.ErrReserved) {
+	if errors.Is(err, instrument.ErrReserved) || errors.Is(err, instrument.ErrTableLimit) {
 		return err
 	}
 	return fmt.Errorf("not a valid WebAssembly module: %w", err)
 }
 
 // nanosleep is the instance's WASI sleep: it never sleeps past the call's
-// deadline, so a plugin blocked in poll_oneoff reaches its next yield in
-// time.
+// deadline, and a sleep the deadline cuts short stops the call as timed out
+// (by panicking, as yield does) instead of letting it go on.
 func (i *Instance) nanosleep(ns int64) {
 	d := time.Duration(ns)
-	if left := time.Until(i.deadline); left < d {
-		d = left
+	left := time.Until(i.deadline)
+	if left < d {
+		if left > 0 {
+			time.Sleep(left)
+		}
+		panic(errDeadline)
 	}
 	if d > 0 {
 		time.Sleep(d)

@@ -99,6 +99,22 @@ func wrap(fn func(*callState, api.Memory, []uint64) int32) api.GoModuleFunc {
 	}
 }
 
+// inMemory reports whether [ptr, ptr+n) lies in guest memory. Every
+// (ptr, len) pair a guest passes is checked whole, before a length is cut
+// or compared with anything: the ABI's BadPointer means exactly this.
+func inMemory(mem api.Memory, ptr, n uint32) bool {
+	return uint64(ptr)+uint64(n) <= uint64(mem.Size())
+}
+
+// readCut returns a view of the first at most limit bytes of [ptr, ptr+n),
+// or false when the whole pair is not in guest memory.
+func readCut(mem api.Memory, ptr, n, limit uint32) ([]byte, bool) {
+	if !inMemory(mem, ptr, n) {
+		return nil, false
+	}
+	return read(mem, ptr, min(n, limit))
+}
+
 // read returns a view of guest memory for a (ptr, len) pair, or false when it
 // is out of range. The view aliases guest memory: copy what you keep.
 func read(mem api.Memory, ptr, n uint32) ([]byte, bool) {
@@ -113,13 +129,13 @@ func batchRead(st *callState, mem api.Memory, stack []uint64) int32 {
 	if !st.inBatch {
 		return abi.StatusNoBatch
 	}
+	// The whole buffer first: then no part's address can wrap around.
+	if !inMemory(mem, ptr, n) {
+		return abi.StatusBadPointer
+	}
 	size := st.batch.Size()
 	if uint64(n) < uint64(size) {
 		return abi.StatusBufferTooSmall
-	}
-	// The whole range first: then no part's address can wrap around.
-	if uint64(ptr)+uint64(size) > uint64(mem.Size()) {
-		return abi.StatusBadPointer
 	}
 	head, descs, data := st.batch.Parts()
 	if !mem.Write(ptr, head) || !mem.Write(ptr+uint32(len(head)), descs) || !mem.Write(ptr+uint32(len(head)+len(descs)), data) {
@@ -137,7 +153,7 @@ func recordFail(st *callState, mem api.Memory, stack []uint64) int32 {
 	if idx >= uint32(st.count) {
 		return abi.StatusBadIndex
 	}
-	msg, ok := read(mem, ptr, min(n, maxReasonBytes))
+	msg, ok := readCut(mem, ptr, n, maxReasonBytes)
 	if !ok {
 		return abi.StatusBadPointer
 	}
@@ -154,7 +170,7 @@ func guestLog(st *callState, mem api.Memory, stack []uint64) int32 {
 	if level < abi.LevelDebug || level > abi.LevelError {
 		return abi.StatusBadLevel
 	}
-	msg, ok := read(mem, ptr, min(n, maxLogBytes))
+	msg, ok := readCut(mem, ptr, n, maxLogBytes)
 	if !ok {
 		return abi.StatusBadPointer
 	}
@@ -165,6 +181,9 @@ func guestLog(st *callState, mem api.Memory, stack []uint64) int32 {
 func configRead(st *callState, mem api.Memory, stack []uint64) int32 {
 	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 	cfg := st.inst.config
+	if !inMemory(mem, ptr, n) {
+		return abi.StatusBadPointer
+	}
 	if uint64(n) >= uint64(len(cfg)) && len(cfg) > 0 {
 		if !mem.Write(ptr, cfg) {
 			return abi.StatusBadPointer

@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -89,6 +89,9 @@ func (in *Inspection) problem(format string, args ...any) {
 // reports. An error means the file could not be read or the options are
 // invalid; everything wrong with the file itself is in Problems.
 func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, error) {
+	if o.Name == "" { // the name plugin test and the daemon would give it
+		o.Name = strings.TrimSuffix(filepath.Base(o.Path), ".wasm")
+	}
 	code, err := os.ReadFile(o.Path)
 	if err != nil {
 		return nil, err
@@ -148,7 +151,7 @@ func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, erro
 		in.problem("%v", err)
 		return in, nil
 	}
-	inst, err := p.newInstance(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: 10 * time.Second}})
+	inst, err := p.newInstance(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: o.CallTimeout}})
 	if err != nil {
 		in.problem("%v", err)
 		return in, nil

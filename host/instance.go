@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,6 +29,7 @@ type Instance struct {
 	log     zerolog.Logger
 	stdout  *lineWriter
 	stderr  *lineWriter
+	limit   *logLimit // of log, stdout and stderr together
 	st      callState
 	stack   [2]uint64
 	res     Result
@@ -37,6 +40,9 @@ type Instance struct {
 	state    State // nil: no state
 	broken   bool
 	closed   bool
+	roots    []*os.Root    // granted directories, closed with the instance
+	inCall   atomic.Bool   // guest code is running (linearmem.go)
+	mem      *linearMemory // its memory, when it comes from a mapping
 }
 
 type stateKey struct{}
@@ -51,7 +57,7 @@ func (p *Plugin) Instantiate(ctx context.Context, o InstanceOptions) (*Instance,
 		return nil, err
 	}
 	if err := i.start(ctx); err != nil {
-		_ = i.mod.Close(ctx)
+		_ = i.Close(ctx)
 		return nil, err
 	}
 	i.onBatch = i.mod.ExportedFunction(abi.ExportOnBatch)
@@ -77,15 +83,23 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 		state:  o.State,
 		config: abi.AppendConfig(nil, cfg),
 		log:    log,
-		stdout: newLineWriter(log, zerolog.InfoLevel, "stdout"),
-		stderr: newLineWriter(log, zerolog.WarnLevel, "stderr"),
+		limit:  newLogLimit(log, o.DroppedLines),
 	}
+	i.stdout = newLineWriter(log, zerolog.InfoLevel, "stdout", i.limit)
+	i.stderr = newLineWriter(log, zerolog.WarnLevel, "stderr", i.limit)
 	i.st.inst = i
 	// A start section runs inside InstantiateModule: under the time limit
 	// too.
 	i.deadline = time.Now().Add(i.limits.CallTimeout)
-	mod, err := p.rt.InstantiateModule(context.WithValue(ctx, stateKey{}, &i.st), p.compiled, i.moduleConfig(o.Grants))
+	mc, err := i.moduleConfig(o.Grants)
 	if err != nil {
+		return nil, i.errorf("instantiate", "%w", err)
+	}
+	i.inCall.Store(true) // a start section runs in InstantiateModule
+	mod, err := p.rt.InstantiateModule(withLinearMemory(context.WithValue(ctx, stateKey{}, &i.st), i), p.compiled, mc)
+	i.endCall()
+	if err != nil {
+		i.closeRoots()
 		if errors.Is(err, errDeadline) {
 			return nil, i.errorf("start", "%w: stopped after %s", ErrTimeout, i.limits.CallTimeout)
 		}
@@ -203,6 +217,8 @@ func (i *Instance) call(ctx context.Context, fn api.Function, name string, npara
 	i.deadline = time.Now().Add(i.limits.CallTimeout)
 	cctx := context.WithValue(ctx, stateKey{}, &i.st)
 	var err error
+	i.inCall.Store(true)
+	defer i.endCall()
 	if i.plugin.timeLimit == limitWazero {
 		var cancel context.CancelFunc
 		cctx, cancel = context.WithDeadline(cctx, i.deadline)
@@ -216,6 +232,15 @@ func (i *Instance) call(ctx context.Context, fn api.Function, name string, npara
 	}
 	i.broken = true
 	return i.callError(name, err)
+}
+
+// endCall marks the guest code of the instance as no longer running, and
+// unmaps its memory if the instance was closed under it.
+func (i *Instance) endCall() {
+	i.inCall.Store(false)
+	if i.mem != nil {
+		i.mem.afterCall()
+	}
 }
 
 // callError names why a call failed.
@@ -254,6 +279,7 @@ func (i *Instance) Close(ctx context.Context) error {
 	i.closed = true
 	i.stdout.Flush()
 	i.stderr.Flush()
+	defer i.closeRoots()
 	if i.mod == nil {
 		return nil
 	}
@@ -261,6 +287,9 @@ func (i *Instance) Close(ctx context.Context) error {
 }
 
 func (i *Instance) logGuest(level abi.LogLevel, msg []byte) {
+	if !i.limit.allow("log", msg) {
+		return
+	}
 	var ev *zerolog.Event
 	switch level {
 	case abi.LevelDebug:

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 )
 
-// Bounds on a plugin's stdout/stderr.
+// Bounds on a plugin's stdout/stderr; lines are rate limited with the log
+// host function's (ratelimit.go).
 const (
 	maxLineBytes    = 4 << 10  // a longer line is cut
-	linesPerSecond  = 100      // more lines in a second are dropped, and counted
 	recentStderrMax = 4        // lines of stderr kept to explain a trap
 	maxStackBytes   = 16 << 10 // a Go panic's stack kept for its log line
 )
@@ -23,12 +22,10 @@ type lineWriter struct {
 	log    zerolog.Logger
 	level  zerolog.Level
 	stream string
+	limit  *logLimit
 
 	mu      sync.Mutex
 	partial []byte
-	window  time.Time
-	lines   int
-	dropped int
 	recent  []string
 	// panicLine is the last Go "panic:" or "fatal error:" line, which says
 	// more about a trap than the stack trace after it.
@@ -41,8 +38,8 @@ type lineWriter struct {
 	stackN  int // bytes in stack
 }
 
-func newLineWriter(log zerolog.Logger, level zerolog.Level, stream string) *lineWriter {
-	return &lineWriter{log: log, level: level, stream: stream}
+func newLineWriter(log zerolog.Logger, level zerolog.Level, stream string, limit *logLimit) *lineWriter {
+	return &lineWriter{log: log, level: level, stream: stream, limit: limit}
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -87,18 +84,9 @@ func (w *lineWriter) emit() {
 			w.recent = w.recent[1:]
 		}
 	}
-	now := time.Now()
-	if now.Sub(w.window) >= time.Second {
-		if w.dropped > 0 {
-			w.log.WithLevel(zerolog.WarnLevel).Str("stream", w.stream).Int("dropped", w.dropped).Msg("plugin output over the rate limit was dropped")
-		}
-		w.window, w.lines, w.dropped = now, 0, 0
-	}
-	if w.lines >= linesPerSecond {
-		w.dropped++
+	if !w.limit.allow(w.stream, []byte(line)) {
 		return
 	}
-	w.lines++
 	w.log.WithLevel(w.level).Str("stream", w.stream).Msg(line)
 }
 
@@ -108,9 +96,13 @@ func (w *lineWriter) flushPanic() {
 	if !w.inPanic {
 		return
 	}
-	msg := w.stack[0]
-	w.log.WithLevel(w.level).Str("stream", w.stream).Str("stack", strings.Join(w.stack, "\n")).Msg(msg)
+	msg, stack := w.stack[0], strings.Join(w.stack, "\n")
 	w.inPanic, w.stack, w.stackN = false, w.stack[:0], 0
+	// One line, but it counts whole against the rate limit: a plugin that
+	// prints "panic: " at every call must not flood the log through here.
+	if w.limit.allow(w.stream, []byte(stack)) {
+		w.log.WithLevel(w.level).Str("stream", w.stream).Str("stack", stack).Msg(msg)
+	}
 }
 
 // Flush logs a last partial line.

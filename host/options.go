@@ -2,6 +2,7 @@ package host
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -91,6 +92,10 @@ type InstanceOptions struct {
 	// State is the key-value store the state_* host functions reach (see
 	// kv.go); nil keeps no state, and they answer StatusNoState.
 	State State
+	// DroppedLines counts the plugin's log lines (the log host function,
+	// stdout and stderr) dropped over the instance's rate limit; nil
+	// counts nowhere. Instances may share one.
+	DroppedLines *atomic.Uint64
 }
 
 // Output is one record the plugin produced. Input is the index in the batch

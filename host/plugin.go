@@ -37,7 +37,8 @@ type LoadOptions struct {
 	// 64 KiB pages). 0 means DefaultMemoryLimit.
 	MemoryLimit uint64
 	// CallTimeout bounds each call of the load-time check (start section,
-	// initializer, ABI version). 0 means 10s.
+	// initializer, ABI version, handlers): the pipeline's call time limit.
+	// 0 means DefaultCallTimeout.
 	CallTimeout time.Duration
 }
 
@@ -124,11 +125,7 @@ func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 		_ = compiled.Close(ctx)
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPlugin, err)
 	}
-	timeout := o.CallTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	probe, err := p.Instantiate(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: timeout}})
+	probe, err := p.Instantiate(ctx, InstanceOptions{Logger: r.log, Limits: Limits{CallTimeout: o.CallTimeout}})
 	if err != nil {
 		_ = compiled.Close(ctx)
 		return nil, err

@@ -38,7 +38,7 @@ func plugin(body wt.Code) *wt.Module {
 	return m
 }
 
-func writeWasm(t *testing.T, m *wt.Module) string {
+func writeWasm(t testing.TB, m *wt.Module) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hand.wasm")
 	if err := os.WriteFile(path, m.Bytes(), 0o644); err != nil {

@@ -350,6 +350,7 @@ func newPluginInspectCmd() *cobra.Command {
 	var memory config.Size = config.DefaultPipeline().Limits.Memory
 	var pin string
 	var asJSON bool
+	callTimeout := config.DefaultPipeline().Limits.CallTimeout.Duration
 	cmd := &cobra.Command{
 		Use:   "inspect PLUGIN.wasm",
 		Short: "Describe a plugin file and say whether the host would load it",
@@ -357,7 +358,8 @@ func newPluginInspectCmd() *cobra.Command {
 initializer and wasmhost_abi_version in the sandbox), the handlers it exports,
 its declared memory, and its exports and imports; then either "ok" or every
 reason the daemon would refuse it, with exit code 1. --memory and --sha256
-check it against a pipeline's limits.memory and sha256 settings.`,
+check it against a pipeline's limits.memory and sha256 settings, and
+--call-timeout bounds each call of the initializer as limits.call_timeout does.`,
 		Args: wrapArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if memory < 1<<20 || memory%(64<<10) != 0 {
@@ -369,7 +371,10 @@ check it against a pipeline's limits.memory and sha256 settings.`,
 				return err
 			}
 			defer rt.Close(ctx)
-			in, err := rt.Inspect(ctx, host.LoadOptions{Path: args[0], SHA256: pin, MemoryLimit: uint64(memory)})
+			if callTimeout <= 0 {
+				return usagef("--call-timeout %s: must be positive", callTimeout)
+			}
+			in, err := rt.Inspect(ctx, host.LoadOptions{Path: args[0], SHA256: pin, MemoryLimit: uint64(memory), CallTimeout: callTimeout})
 			if err != nil {
 				return usageError{err}
 			}
@@ -391,6 +396,7 @@ check it against a pipeline's limits.memory and sha256 settings.`,
 	}
 	cmd.Flags().TextVar(&memory, "memory", &memory, "memory limit to check against, as limits.memory")
 	cmd.Flags().StringVar(&pin, "sha256", "", "check the file against this sha256 pin")
+	cmd.Flags().DurationVar(&callTimeout, "call-timeout", callTimeout, "time limit of each call of the initializer, as limits.call_timeout")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the inspection as JSON")
 	return cmd
 }

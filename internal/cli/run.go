@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strconv"
@@ -54,7 +56,13 @@ without a signal.`,
 			id := daemon.NewID() // here, so that the signal lines name the daemon too (Run adds it to its own)
 			ctx, stop := signalContext(log.With().Str("daemon", id).Logger())
 			defer stop()
-			return daemon.Run(ctx, cfg, log, daemon.Options{ID: id, Reload: reload, LoadConfig: load, ConfigPath: path, Version: Version})
+			err = daemon.Run(ctx, cfg, log, daemon.Options{ID: id, Reload: reload, LoadConfig: load, ConfigPath: path, Version: Version})
+			if errors.Is(err, fs.ErrNotExist) {
+				// A file the configuration names (a plugin, say) is
+				// missing: a configuration error, as a bad key is.
+				return usageError{err}
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "config.toml", "config file")

@@ -98,6 +98,7 @@ produce_topics = ["users"]
 		"wasmhost_records_dead_lettered_total":      float64(bad),
 		"wasmhost_records_skipped_total":            0,
 		"wasmhost_plugin_timeouts_total":            0,
+		"wasmhost_plugin_log_lines_dropped_total":   0,
 		"wasmhost_pipeline_partitions":              4,
 		"wasmhost_pipeline_partitions_halted":       0,
 		"wasmhost_pipeline_members_joined":          1,

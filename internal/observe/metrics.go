@@ -75,6 +75,9 @@ var (
 	descProcessedLag = prometheus.NewDesc("wasmhost_consumer_processed_lag",
 		"High watermark minus the offset after the last record the partition's actor processed (commits trail it by up to a second).", []string{"pipeline", "topic", "partition"}, nil)
 
+	descLogDropped = prometheus.NewDesc("wasmhost_plugin_log_lines_dropped_total",
+		"Plugin log lines (the log host function, stdout and stderr) dropped over an instance's rate limit.", pipeLabels, nil)
+
 	descTicks = prometheus.NewDesc("wasmhost_source_ticks_total",
 		"Calls of a source's plugin.", pipeLabels, nil)
 	descTickFailures = prometheus.NewDesc("wasmhost_source_tick_failures_total",
@@ -103,7 +106,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
 		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted,
 		descStateWrites, descStateRestores, descStateRestored, descStateRestoreSeconds, descStateKeys, descStateBytes, descCallSeconds, descBatchRecords, descMemory, descPartitions,
-		descHalted, descMembers, descLag, descProcessedLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
+		descHalted, descMembers, descLag, descProcessedLag, descTicks, descTickFailures, descLogDropped, descProdSent, descProdDelivered,
 		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
@@ -138,6 +141,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descStateRestores, n.StateRestores, l...)
 		counter(descStateRestored, n.StateRestored, l...)
 		ch <- prometheus.MustNewConstMetric(descStateRestoreSeconds, prometheus.CounterValue, n.StateRestoreSeconds, l...)
+		counter(descLogDropped, n.LogDropped, l...)
 		ch <- constHistogram(descCallSeconds, p.CallSeconds, l)
 		ch <- constHistogram(descBatchRecords, p.BatchRecords, l)
 		gauge(descMemory, float64(p.MemoryBytes), l...)
@@ -162,6 +166,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descOut, src.Out, l...)
 		counter(descTicks, src.Ticks, l...)
 		counter(descTickFailures, src.Failed, l...)
+		counter(descLogDropped, src.LogDropped, l...)
 	}
 	counter(descProdSent, s.Producer.Sent)
 	counter(descProdDelivered, s.Producer.Delivered)

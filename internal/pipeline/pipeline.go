@@ -32,6 +32,9 @@ type Stats struct {
 	StateRestores     atomic.Uint64 // partition stores restored from the changelog
 	StateRestored     atomic.Uint64 // changelog records those restores applied
 	StateRestoreNanos atomic.Uint64 // time those restores took
+	// LogDropped counts plugin log lines (log, stdout, stderr) dropped over
+	// an instance's rate limit.
+	LogDropped atomic.Uint64
 }
 
 // Options are what a pipeline needs from the daemon.
@@ -165,6 +168,8 @@ func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog
 		Limits:     p.limits,
 		Grants:     instanceGrants(p.cfg.Grants),
 		State:      st,
+		// The pipeline's counter: all its instances count into it.
+		DroppedLines: &p.stats.LogDropped,
 	})
 }
 

@@ -77,6 +77,8 @@ func (s *Source) instantiate(ver *version) (*host.Instance, error) {
 		Partitions: s.partitions(),
 		Limits:     instanceLimits(s.cfg.Limits, 0),
 		Grants:     instanceGrants(s.cfg.Grants),
+		// Every instance of the source counts into it.
+		DroppedLines: &s.obs.logDropped,
 	})
 }
 

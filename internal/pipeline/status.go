@@ -54,6 +54,8 @@ type Counts struct {
 	StateRestores       uint64  `json:"state_restores"`
 	StateRestored       uint64  `json:"state_restored_records"`
 	StateRestoreSeconds float64 `json:"state_restore_seconds"`
+	// LogDropped: plugin log lines dropped over the rate limit.
+	LogDropped uint64 `json:"log_lines_dropped"`
 }
 
 // Status is a snapshot of a running pipeline.
@@ -385,6 +387,7 @@ func (p *Pipeline) Status() Status {
 			StateWrites: p.stats.StateWrites.Load(), StateRestores: p.stats.StateRestores.Load(),
 			StateRestored:       p.stats.StateRestored.Load(),
 			StateRestoreSeconds: time.Duration(p.stats.StateRestoreNanos.Load()).Seconds(),
+			LogDropped:          p.stats.LogDropped.Load(),
 		},
 		CallSeconds:  p.obs.calls.snapshot(),
 		BatchRecords: p.obs.batches.snapshot(),
@@ -473,12 +476,15 @@ type SourceStatus struct {
 	Out      uint64       `json:"out"`
 	Failed   uint64       `json:"failed"` // ticks that failed
 	Errors   []ErrorEvent `json:"errors"` // newest first
+	// LogDropped: plugin log lines dropped over the rate limit.
+	LogDropped uint64 `json:"log_lines_dropped"`
 }
 
 // sourceTracker is what a source knows beyond its counters.
 type sourceTracker struct {
-	failed atomic.Uint64
-	errors events
+	failed     atomic.Uint64
+	errors     events
+	logDropped atomic.Uint64
 }
 
 // tickFailed records a failed tick (from tick).
@@ -495,5 +501,6 @@ func (s *Source) Status() SourceStatus {
 	return SourceStatus{
 		Name: s.cfg.Name, Interval: s.cfg.Interval.String(), Plugin: pluginInfo(s.o.Plugin.Plugin()),
 		Ticks: s.ticks.Load(), Out: s.out.Load(), Failed: s.obs.failed.Load(), Errors: s.obs.errors.latest(),
+		LogDropped: s.obs.logDropped.Load(),
 	}
 }

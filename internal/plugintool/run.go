@@ -152,7 +152,7 @@ func newRunner(ctx context.Context, o RunOptions) (*runner, error) {
 		return nil, err
 	}
 	r.rt = rt
-	r.plugin, err = rt.Load(ctx, host.LoadOptions{Name: o.Name, Path: o.Path, MemoryLimit: o.Memory})
+	r.plugin, err = rt.Load(ctx, host.LoadOptions{Name: o.Name, Path: o.Path, MemoryLimit: o.Memory, CallTimeout: o.CallTimeout})
 	if err != nil {
 		_ = rt.Close(ctx)
 		return nil, err

@@ -40,9 +40,10 @@ const (
 )
 
 // rewriter rewrites instructions: it shifts function indexes past the new
-// imports, puts the budget check at every loop header and before every tail
-// call (the only ways code runs without bound), and keeps the call depth
-// accounts of every function body.
+// imports, puts the budget check at every loop header and at every
+// function's entry (the only ways code runs without bound: a loop, or calls
+// of any kind, which branching recursion makes 2^n of within any depth
+// limit), and keeps the call depth accounts of every function body.
 type rewriter struct {
 	importFuncs uint32 // function imports of the original module
 	added       uint32 // imports added after them
@@ -50,6 +51,7 @@ type rewriter struct {
 	depth       uint32 // global index of the depth counter
 	overflow    uint32 // function index of the overflow import
 	maxDepth    uint32
+	maxTable    uint32 // entries of all tables together; 0: no bound
 }
 
 func (rw *rewriter) funcIndex(f uint32) uint32 {
@@ -59,7 +61,8 @@ func (rw *rewriter) funcIndex(f uint32) uint32 {
 	return f
 }
 
-// checkSequence returns the code put at a loop header:
+// checkSequence returns the code put at a loop header and a function's
+// entry:
 //
 //	global.get $budget; i32.const 1; i32.sub; global.set $budget
 //	global.get $budget; i32.eqz
@@ -184,6 +187,7 @@ func zeroStores(out []byte, scratch, n uint32) []byte {
 func (rw *rewriter) expr(r *reader, out []byte, fn *body) []byte {
 	if fn != nil {
 		out = rw.enter(out, fn.weight)
+		out = append(out, rw.check...)
 		out = append(append(out, opBlock), fn.blockType...)
 	}
 	depth := 0
@@ -222,7 +226,6 @@ func (rw *rewriter) expr(r *reader, out []byte, fn *body) []byte {
 			r.leb(5)
 		case op == opCall || op == opReturnCall || op == opRefFunc:
 			if op == opReturnCall && fn != nil {
-				out = append(out, rw.check...)
 				out = rw.leave(out, fn.weight)
 			}
 			out = append(out, op)
@@ -230,7 +233,6 @@ func (rw *rewriter) expr(r *reader, out []byte, fn *body) []byte {
 			continue
 		case op == opReturnCallIndir:
 			if fn != nil {
-				out = append(out, rw.check...)
 				out = rw.leave(out, fn.weight)
 			}
 			r.u32()

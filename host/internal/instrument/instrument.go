@@ -1,13 +1,21 @@
 // Package instrument rewrites a WebAssembly module so that a host can bound
 // what it runs: time and call stack depth.
 //
-// Time: a budget counter, decremented at every loop header and before every
-// tail call, calls the import Options.Yield each time it runs out. That
-// function is where the host checks the call's deadline (and traps the call
-// by panicking) and, being Go code, where the Go scheduler can preempt the
-// goroutine running the guest. Loops and tail calls are the only ways
-// WebAssembly code runs without bound, so a guest cannot run for longer
-// than Options.Every loop iterations without reaching the host.
+// Time: a budget counter, decremented at every loop header and at every
+// function's entry, calls the import Options.Yield each time it runs out.
+// That function is where the host checks the call's deadline (and traps the
+// call by panicking) and, being Go code, where the Go scheduler can preempt
+// the goroutine running the guest. Code runs without bound only by looping
+// or by calling (branching recursion makes 2^n calls within any depth
+// limit, with no loop; direct, indirect or tail calls all enter a function),
+// so a guest cannot run more than Options.Every loop iterations or function
+// entries without reaching the host. Between two checks it runs straight
+// code: at most the bodies of the functions on its stack.
+//
+// Tables: with Options.MaxTable, the module's tables together can never
+// hold more entries than that (wazero keeps 8 bytes per entry, outside the
+// memory limit): a module starting with more is refused, and each table's
+// maximum is lowered so that table.grow fails past its share.
 //
 // Depth: every function adds its weight (2 + its parameters and locals, a
 // rough count of the 8-byte slots of its frame) to a depth counter on entry
@@ -43,14 +51,24 @@ import (
 // Options name the imports the checks call, and when.
 type Options struct {
 	Module   string // import module of Yield and Overflow; a module importing from it is refused
-	Yield    string // () -> (), called once every Every loop iterations
+	Yield    string // () -> (), called once every Every loop iterations and function entries
 	Overflow string // () -> (), called when the depth passes MaxDepth
 	Every    uint32 // 1..2^31-1
 	MaxDepth uint32 // in frame slots, 1..2^30
+	// MaxTable bounds the entries of all the module's tables together: a
+	// module whose tables start with more is refused (ErrTableLimit), and
+	// each table's maximum is lowered so that table.grow fails (returns
+	// -1, as the specification allows) before the sum passes it. 0 leaves
+	// tables alone.
+	MaxTable uint32
 }
 
 // ErrReserved: the module imports from Options.Module itself.
 var ErrReserved = errors.New("imports from the module reserved for the host")
+
+// ErrTableLimit: the module's tables start with more entries than
+// Options.MaxTable.
+var ErrTableLimit = errors.New("tables over the limit")
 
 // added is how many function imports the rewrite adds.
 const added = 2
@@ -123,6 +141,7 @@ func interruptible(bin []byte, o Options) ([]byte, error) {
 		depth:       budget + 1,
 		overflow:    m.importFuncs + 1,
 		maxDepth:    o.MaxDepth,
+		maxTable:    o.MaxTable,
 	}
 
 	var news []section

@@ -98,6 +98,8 @@ func (r *reader) rest() []byte {
 
 func appendU32(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
 
+func appendU64(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+
 func appendS32(b []byte, v int32) []byte {
 	x := int64(v)
 	for {

@@ -1,6 +1,9 @@
 package instrument
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // rewrite returns a section's new payload, or keep=false to drop it.
 func (m *module) rewrite(rw *rewriter, s section) (out []byte, keep bool, err error) {
@@ -73,23 +76,67 @@ func rewriteCustom(rw *rewriter, payload []byte) ([]byte, bool, error) {
 	return payload, true, nil
 }
 
+// table is one entry of the table section.
+type table struct {
+	prefix   []byte // 0x40 0x00 before a table with an initializer
+	refType  byte
+	min, max uint64
+	hasMax   bool
+	init     []byte // the rewritten initializer, for a table with one
+}
+
+// tables copies the table section, each table's maximum lowered so that
+// all of them together can never hold more than rw.maxTable entries. A
+// module whose tables start with more is refused.
 func (rw *rewriter) tables(r *reader) []byte {
 	n := r.count()
-	out := appendU32(nil, n)
+	var ts []table
+	var mins uint64
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		start := r.off
-		withInit := r.peek() == 0x40
-		if withInit {
-			r.byte()
-			if r.byte() != 0 {
+		var t table
+		if r.peek() == 0x40 {
+			t.prefix = []byte{r.byte(), r.byte()}
+			if t.prefix[1] != 0 {
 				r.fail("bad table entry")
 			}
 		}
-		r.tableType()
-		out = append(out, r.b[start:r.off]...)
-		if withInit {
-			out = rw.expr(r, out, nil)
+		if t.refType = r.byte(); t.refType != 0x70 && t.refType != 0x6f {
+			r.fail("bad table element type 0x%02x", t.refType)
 		}
+		flags := r.byte()
+		if flags > 1 {
+			r.fail("bad table limits flags %d", flags)
+		}
+		t.min = r.leb(10)
+		if t.hasMax = flags == 1; t.hasMax {
+			t.max = r.leb(10)
+		}
+		if t.prefix != nil {
+			t.init = rw.expr(r, nil, nil)
+		}
+		mins += min(t.min, 1<<32)
+		ts = append(ts, t)
+	}
+	if rw.maxTable > 0 && mins > uint64(rw.maxTable) && r.err == nil {
+		r.err = fmt.Errorf("%w: its tables start with %d entries, over the limit of %d", ErrTableLimit, mins, rw.maxTable)
+	}
+	out := appendU32(nil, n)
+	for _, t := range ts {
+		max, hasMax := t.max, t.hasMax
+		if rw.maxTable > 0 {
+			share := t.min + (uint64(rw.maxTable)-mins)/uint64(len(ts))
+			if !hasMax || max > share {
+				max, hasMax = share, true
+			}
+		}
+		out = append(append(out, t.prefix...), t.refType)
+		if hasMax {
+			out = appendU64(append(out, 1), t.min)
+			out = appendU64(out, max)
+		} else {
+			out = appendU64(append(out, 0), t.min)
+		}
+		out = append(out, t.init...)
 	}
 	return out
 }

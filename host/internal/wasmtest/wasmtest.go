@@ -337,3 +337,7 @@ func (c *Code) I32Add() *Code { return c.op(0x6a) }
 
 // I32Sub subtracts.
 func (c *Code) I32Sub() *Code { return c.op(0x6b) }
+
+// FuncCount is the number of functions, imported and defined: the index
+// the next function defined gets.
+func (m *Module) FuncCount() uint32 { return m.importFuncs + uint32(len(m.funcs)) }

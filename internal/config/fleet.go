@@ -111,4 +111,3 @@ func (s *Source) validateLease(p *problems, key string, groups map[string]string
 		unique(p, key+".lease_group", s.LeaseGroupName(), groups)
 	}
 }
-

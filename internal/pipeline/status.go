@@ -426,6 +426,9 @@ type SourceStatus struct {
 	Out      uint64       `json:"out"`
 	Failed   uint64       `json:"failed"` // ticks that failed
 	Errors   []ErrorEvent `json:"errors"` // newest first
+	// Lease is the source's lease when it runs once per fleet; nil when
+	// it ticks on every daemon that runs it.
+	Lease *LeaseStatus `json:"lease,omitempty"`
 }
 
 // sourceTracker is what a source knows beyond its counters.
@@ -448,5 +451,6 @@ func (s *Source) Status() SourceStatus {
 	return SourceStatus{
 		Name: s.cfg.Name, Interval: s.cfg.Interval.String(), Plugin: pluginInfo(s.o.Plugin.Plugin()),
 		Ticks: s.ticks.Load(), Out: s.out.Load(), Failed: s.obs.failed.Load(), Errors: s.obs.errors.latest(),
+		Lease: s.lease(),
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/fleet"
 	"github.com/wasmhost/wasmhost/internal/observe"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/kafka"
@@ -46,11 +47,13 @@ type sourceSpec struct {
 	cfg    config.Source
 	plugin host.LoadOptions
 	allow  []string
+	lease  *leaseSpec // nil: the source ticks on every daemon (fleet.go)
 }
 
 type runningSource struct {
-	spec sourceSpec
-	s    *pipeline.Source
+	spec  sourceSpec
+	s     *pipeline.Source
+	lease *fleet.Lease // nil without one
 }
 
 func newWork(copts kafka.ClientOptions, producer *kafka.Producer, plugins *pluginSet, log zerolog.Logger) *work {
@@ -82,7 +85,7 @@ func sourceSpecOf(cfg *config.Config, sc config.Source) sourceSpec {
 	if len(produce) == 0 {
 		produce = topicNames(cfg)
 	}
-	return sourceSpec{cfg: sc, plugin: sourcePlugin(cfg, sc), allow: produce}
+	return sourceSpec{cfg: sc, plugin: sourcePlugin(cfg, sc), allow: produce, lease: leaseSpecOf(cfg, sc)}
 }
 
 func (a pipeSpec) equal(b pipeSpec) bool     { return reflect.DeepEqual(a, b) }
@@ -105,15 +108,22 @@ func (w *work) startPipeline(spec pipeSpec, drain time.Duration) error {
 }
 
 func (w *work) startSource(spec sourceSpec) error {
-	slot := w.plugins.use(spec.plugin, false)
-	s, err := pipeline.StartSource(spec.cfg, pipeline.SourceOptions{
-		Producer: w.producer, Plugin: slot, AllowTopic: pipeline.Allowlist(spec.allow), Logger: w.log,
-	})
+	lease, err := w.startLease(spec)
 	if err != nil {
-		w.plugins.unuse(spec.plugin, false)
 		return err
 	}
-	w.sources[spec.cfg.Name] = &runningSource{spec: spec, s: s}
+	slot := w.plugins.use(spec.plugin, false)
+	o := pipeline.SourceOptions{Producer: w.producer, Plugin: slot, AllowTopic: pipeline.Allowlist(spec.allow), Logger: w.log}
+	if lease != nil {
+		o.Gate = lease
+	}
+	s, err := pipeline.StartSource(spec.cfg, o)
+	if err != nil {
+		w.plugins.unuse(spec.plugin, false)
+		closeLease(lease, w.log)
+		return err
+	}
+	w.sources[spec.cfg.Name] = &runningSource{spec: spec, s: s, lease: lease}
 	w.mon.AddSource(s)
 	return nil
 }
@@ -125,6 +135,9 @@ func (w *work) stop(ctx context.Context, sources, pipes []string) error {
 	for _, name := range sources {
 		r := w.sources[name]
 		errs = append(errs, r.s.Stop(ctx))
+		if r.lease != nil { // after the source: its last records are acknowledged
+			errs = append(errs, r.lease.Close(ctx))
+		}
 		w.mon.RemoveSource(r.s)
 		w.plugins.unuse(r.spec.plugin, false)
 		delete(w.sources, name)

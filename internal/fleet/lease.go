@@ -87,7 +87,7 @@ func StartLease(o LeaseOptions) (*Lease, error) {
 	if o.SessionTimeout <= 0 {
 		return nil, fmt.Errorf("lease %s: session timeout must be positive", o.Group)
 	}
-	o.Client.ClientID = clientID(o.Client) + "-lease-" + o.Source
+	o.Client.ClientID = leaseClientID(o.Client) + "-lease-" + o.Source
 	cfg, err := kafka.NewSaramaConfig(o.Client)
 	if err != nil {
 		return nil, fmt.Errorf("lease %s: %w", o.Group, err)
@@ -101,7 +101,7 @@ func StartLease(o LeaseOptions) (*Lease, error) {
 	return l, nil
 }
 
-func clientID(o kafka.ClientOptions) string {
+func leaseClientID(o kafka.ClientOptions) string {
 	if o.ClientID == "" {
 		return "wasmhost"
 	}
@@ -192,7 +192,7 @@ func (l *Lease) run(ctx context.Context) {
 			return
 		}
 		l.log.Warn().Err(err).Dur("retry_in", backoff).Msg("source lease: cannot join the lease group, retrying")
-		if !sleep(ctx, backoff) {
+		if !leaseSleep(ctx, backoff) {
 			return
 		}
 		backoff = min(2*backoff, 5*time.Second)
@@ -247,7 +247,7 @@ func LeaseTopicSpec(topic string) kafka.TopicSpec {
 	return kafka.TopicSpec{Name: topic, Partitions: 1, ReplicationFactor: -1, Configs: map[string]string{}}
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+func leaseSleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -18,8 +18,8 @@ import (
 
 const testSession = time.Second
 
-// cluster starts a one-node kfake cluster that accepts short sessions.
-func cluster(t *testing.T) *kfake.Cluster {
+// leaseCluster starts a one-node kfake cluster that accepts short sessions.
+func leaseCluster(t *testing.T) *kfake.Cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond))
 	if err != nil {
@@ -99,7 +99,7 @@ func watchNeverTwo(t *testing.T, ls []*Lease) (stop func()) {
 	return func() { done.Store(true); <-finished }
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func leaseWaitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -127,12 +127,12 @@ func waitHolder(t *testing.T, ls []*Lease, timeout time.Duration, except int) in
 // others are on standby; when the holder leaves, another takes over at once
 // (a LeaveGroup, no session timeout to wait for).
 func TestLeaseOneHolderThenHandover(t *testing.T) {
-	c := cluster(t)
+	c := leaseCluster(t)
 	var logs testutil.SyncBuffer
 	ls := startLeases(t, c, "g1", 3, &logs)
 	stop := watchNeverTwo(t, ls)
 	defer stop()
-	waitFor(t, 20*time.Second, "all three in the group", func() bool {
+	leaseWaitFor(t, 20*time.Second, "all three in the group", func() bool {
 		for _, l := range ls {
 			if st := l.Status().State; st != LeaseHeld && st != LeaseStandby {
 				return false
@@ -170,7 +170,7 @@ func TestLeaseOneHolderThenHandover(t *testing.T) {
 // records over, no other member ticks before that, and the rebalance
 // completes right after.
 func TestLeaseRevokeWaitsForTheTick(t *testing.T) {
-	c := cluster(t)
+	c := leaseCluster(t)
 	var logs testutil.SyncBuffer
 	ls := startLeases(t, c, "g2", 2, &logs)
 	h := waitHolder(t, ls, 20*time.Second, -1)
@@ -212,7 +212,7 @@ func TestLeaseRevokeWaitsForTheTick(t *testing.T) {
 // before the brokers expire it, another member takes over after the session
 // timeout, and at no moment do two tick.
 func TestLeaseFencedWhenCutOff(t *testing.T) {
-	c := cluster(t)
+	c := leaseCluster(t)
 	var logs testutil.SyncBuffer
 	ls := startLeases(t, c, "g3", 2, &logs)
 	h := waitHolder(t, ls, 20*time.Second, -1)

@@ -118,6 +118,10 @@ func configureLease(cfg *sarama.Config, session, maxTick time.Duration) {
 	cfg.Consumer.Group.Session.Timeout = session
 	cfg.Consumer.Group.Heartbeat.Interval = max(session/6, 10*time.Millisecond)
 	cfg.Consumer.Group.Rebalance.Timeout = 2*session + maxTick
+	// Sticky: a daemon joining or leaving does not move the lease from a
+	// holder that stays (the range assignor gives partition 0 to the
+	// first member id in order, whoever held it).
+	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
 	cfg.Net.ReadTimeout = cfg.Consumer.Group.Rebalance.Timeout + 10*time.Second
 	// The holder's fetches of the (empty) lease partition share the
 	// coordinator's connection with its heartbeats, and a broker answers a

@@ -241,3 +241,37 @@ func TestLeaseFencedWhenCutOff(t *testing.T) {
 		t.Errorf("the cut-off holder ticked for %s, past the session timeout %s", fenced, testSession)
 	}
 }
+
+// TestLeaseStaysWithItsHolder: members joining and leaving do not move the
+// lease from a holder that stays in the group.
+func TestLeaseStaysWithItsHolder(t *testing.T) {
+	c := leaseCluster(t)
+	var logs testutil.SyncBuffer
+	first := startLeases(t, c, "g4", 1, &logs)
+	waitHolder(t, first, 20*time.Second, -1)
+	ls := append(first, startLeases(t, c, "g4", 3, &logs)...)
+	stop := watchNeverTwo(t, ls)
+	defer stop()
+	leaseWaitFor(t, 20*time.Second, "all four in the group", func() bool {
+		for _, l := range ls {
+			if st := l.Status().State; st != LeaseHeld && st != LeaseStandby {
+				return false
+			}
+		}
+		return true
+	})
+	if err := ls[2].Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	leaseWaitFor(t, 20*time.Second, "the group to settle again", func() bool {
+		return ls[0].Held() && ls[1].Status().State == LeaseStandby && ls[3].Status().State == LeaseStandby
+	})
+	if st := ls[0].Status(); st.Acquired < 1 || !ls[0].Held() {
+		t.Errorf("the first holder lost the lease: %+v", st)
+	}
+	for _, i := range []int{1, 3} {
+		if st := ls[i].Status(); st.Acquired != 0 {
+			t.Errorf("lease %d took the lease %d times", i, st.Acquired)
+		}
+	}
+}

@@ -148,7 +148,9 @@ func fleetYesNo(b bool) string {
 	return "no"
 }
 
-func fleetAge(s float64) string { return time.Duration(s * float64(time.Second)).Round(100 * time.Millisecond).String() }
+func fleetAge(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(100 * time.Millisecond).String()
+}
 
 // fleetTicking lists the sources the daemon ticks: those whose lease it holds,
 // and those without a lease.

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/wasmhost/wasmhost/internal/fleet"
 	"github.com/wasmhost/wasmhost/internal/observe"
 	"github.com/wasmhost/wasmhost/internal/testutil"
@@ -252,4 +251,3 @@ func fleetRow(out, id, want string) bool {
 	}
 	return false
 }
-

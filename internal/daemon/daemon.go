@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	}
 	closers = append(closers, producer.Close)
 	mon.SetProducer(producer)
-	stopStatus, err := startFleetStatus(ctx, cfg, copts, client, producer, mon, o.ID, log)
+	stopStatus, err := startFleetStatus(ctx, cfg, copts, client, mon, o.ID, log)
 	if err != nil {
 		return err
 	}

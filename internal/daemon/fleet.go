@@ -19,9 +19,9 @@ import (
 // topic and follows the others' (mon serves them at /api/fleet), unless
 // fleet.status_interval is 0. It returns the closer that publishes the last
 // record, with state "stopped": it must run after the pipelines and sources
-// have stopped and before the producer closes.
+// have stopped.
 func startFleetStatus(ctx context.Context, cfg *config.Config, copts kafka.ClientOptions, client sarama.Client,
-	producer *kafka.Producer, mon *observe.Monitor, id string, log zerolog.Logger) (func(context.Context) error, error) {
+	mon *observe.Monitor, id string, log zerolog.Logger) (func(context.Context) error, error) {
 	f := cfg.Fleet
 	if f.StatusInterval.Duration == 0 {
 		return func(context.Context) error { return nil }, nil
@@ -29,7 +29,10 @@ func startFleetStatus(ctx context.Context, cfg *config.Config, copts kafka.Clien
 	if err := fleet.EnsureStatusTopic(ctx, client, f.StatusTopic); err != nil {
 		return nil, err
 	}
-	// The view's fetches get a client of their own (see fleet.ViewOptions).
+	// The view gets a client of its own: its fetches would hold the
+	// shared client's requests back (see fleet.ViewOptions), and its own
+	// records too. The records go through a producer of their own on the
+	// shared client: the shared producer counts the plugins' records only.
 	vopts := copts
 	vopts.ClientID += "-status"
 	vclient, err := kafka.Connect(ctx, vopts, log)
@@ -42,17 +45,23 @@ func startFleetStatus(ctx context.Context, cfg *config.Config, copts kafka.Clien
 		_ = vclient.Close()
 		return nil, err
 	}
+	sp, err := sarama.NewSyncProducerFromClient(client)
+	if err != nil {
+		_ = view.Close()
+		_ = vclient.Close()
+		return nil, err
+	}
 	mon.SetFleet(view.Status)
 	host, _ := os.Hostname()
 	rep := fleet.StartReporter(fleet.ReporterOptions{
-		Producer: producer, Topic: f.StatusTopic, Interval: f.StatusInterval.Duration, Logger: log,
+		Producer: sp, Topic: f.StatusTopic, Interval: f.StatusInterval.Duration, Logger: log,
 		Record: func() fleet.StatusRecord { return statusRecord(mon, id, host) },
 	})
 	log.Info().Str("topic", f.StatusTopic).Dur("interval", f.StatusInterval.Duration).Msg("fleet status: publishing this daemon's status, following the fleet's")
 	return func(ctx context.Context) error {
 		err := rep.Stop(ctx)
 		mon.SetFleet(nil)
-		return errors.Join(err, view.Close(), vclient.Close())
+		return errors.Join(err, sp.Close(), view.Close(), vclient.Close())
 	}, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/wasmhost/wasmhost/internal/fleet"
 	"github.com/wasmhost/wasmhost/internal/observe"
 	"github.com/wasmhost/wasmhost/internal/testutil"
@@ -104,7 +106,7 @@ cache_dir = %q
 listen = "127.0.0.1:0"
 [fleet]
 status_interval = "500ms"
-stale_after = 4
+stale_after = 6
 lease_session_timeout = %q
 [[sources]]
 name = "users"
@@ -161,14 +163,12 @@ produce_topics = ["users"]
 	waitFor(t, 30*time.Second, "the new holder to tick a while", func() bool { return next.status(t).Sources[0].Ticks >= ticks+15 })
 	steadyTo := time.Now()
 
-	recs := readAll(t, b.Addr(), "users", 1, 10*time.Second)
 	var before, after []time.Time
-	for _, m := range recs {
-		switch {
-		case m.Timestamp.Before(killed):
-			before = append(before, m.Timestamp)
-		default:
-			after = append(after, m.Timestamp)
+	for _, ts := range timestamps(t, b.Addr(), "users") {
+		if ts.Before(killed) {
+			before = append(before, ts)
+		} else {
+			after = append(after, ts)
 		}
 	}
 	if len(after) == 0 {
@@ -229,6 +229,34 @@ func checkRate(t *testing.T, what string, ts []time.Time, from, to time.Time) {
 	if most > limit {
 		t.Errorf("%s: %d records in a %s window: more than one daemon ticked", what, most, window)
 	}
+}
+
+// timestamps reads the one partition of topic up to its high watermark now
+// and returns the records' timestamps (their producer's clock).
+func timestamps(t *testing.T, addr, topic string) []time.Time {
+	t.Helper()
+	hwm := highWater(t, addr, topic)
+	c, err := sarama.NewConsumer([]string{addr}, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition(topic, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var out []time.Time
+	timeout := time.After(30 * time.Second)
+	for int64(len(out)) < hwm {
+		select {
+		case m := <-pc.Messages():
+			out = append(out, m.Timestamp)
+		case <-timeout:
+			t.Fatalf("read %d of %d records of %s", len(out), hwm, topic)
+		}
+	}
+	return out
 }
 
 // fleetCLI runs `wasmhost status --fleet` with args and returns its output.

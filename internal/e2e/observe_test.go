@@ -205,7 +205,7 @@ produce_topics = ["users"]
 				t.Errorf("output lacks the failed record in/%s@%s", part, off)
 			}
 		}
-		rows := regexp.MustCompile(`(?m)^wasmhost-copy-0\s+in\s+\d\s+\d+\s+\d+\s+0\s+running$`).FindAllString(out, -1)
+		rows := regexp.MustCompile(`(?m)^wasmhost-[0-9a-f]{8}-copy-0\s+in\s+\d\s+\d+\s+\d+\s+0\s+running$`).FindAllString(out, -1)
 		if len(rows) != 4 {
 			t.Errorf("%d partition rows with lag 0, want 4:\n%s", len(rows), out)
 		}

@@ -17,12 +17,13 @@ import (
 // TestStatusPageFleetSection opens the status page of one of two daemons
 // sharing a broker: its fleet section lists both (this one marked), the
 // plugin version both serve, and then the other one as stopped once it is
-// stopped, without console errors.
+// stopped; the sources table shows the source's lease; no console errors.
 func TestStatusPageFleetSection(t *testing.T) {
 	b := startBroker(t, "")
 	createTopics(t, b.Addr(), 2, "in", "out")
 	dir := t.TempDir()
 	addPlugin(t, dir, "forward", "plugins/forward")
+	addPlugin(t, dir, "users", "plugins/users")
 	path := writeFile(t, filepath.Join(dir, "wasmhost.toml"), fmt.Sprintf(`
 [kafka]
 brokers = [%q]
@@ -33,11 +34,16 @@ cache_dir = %q
 listen = "127.0.0.1:0"
 [fleet]
 status_interval = "300ms"
+stale_after = 10
 [[pipelines]]
 name = "copy"
 plugin = "forward"
 topics = ["in"]
 config = { to = "out" }
+[[sources]]
+name = "users"
+plugin = "users"
+interval = "1h"
 `, b.Addr(), dir, testutil.CacheDir(t)))
 	d1, d2 := runMonitored(t, path, nil), runMonitored(t, path, nil)
 	id1, id2 := d1.status(t).DaemonID, d2.status(t).DaemonID
@@ -69,6 +75,10 @@ config = { to = "out" }
 	waitFor(t, 30*time.Second, "one forward version served by both", func() bool {
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#fleet-plugins tbody').textContent`))
 		return err == nil && strings.HasPrefix(s, "forward") && strings.Contains(s, id1[:8]) && strings.Contains(s, id2[:8])
+	})
+	waitFor(t, 30*time.Second, "the source's lease in the sources table", func() bool {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('#sources tr[data-source="users"]') || {textContent: ""}).textContent`))
+		return err == nil && strings.Contains(s, "(group wasmhost-source-users)") && (strings.Contains(s, "held") || strings.Contains(s, "standby"))
 	})
 	d2.stop()
 	waitFor(t, 30*time.Second, "the stopped daemon shown as stopped", func() bool {

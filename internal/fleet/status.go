@@ -90,7 +90,9 @@ func EnsureStatusTopic(ctx context.Context, client sarama.Client, topic string) 
 
 // ReporterOptions configure StartReporter.
 type ReporterOptions struct {
-	Producer *kafka.Producer // the daemon's; closed after the Reporter stops
+	// Producer sends the records; the caller closes it after Stop. Not the
+	// daemon's shared producer: its counts are the plugins' records.
+	Producer sarama.SyncProducer
 	Topic    string
 	Interval time.Duration
 	// Record returns the daemon's status now; the Reporter sets Time,
@@ -162,20 +164,19 @@ func (r *Reporter) publish(ctx context.Context, rec StatusRecord) error {
 	if err != nil {
 		return err
 	}
-	ack := make(ackChan, 1)
-	r.o.Producer.Send(&sarama.ProducerMessage{Topic: r.o.Topic, Key: sarama.StringEncoder(rec.DaemonID),
-		Value: sarama.ByteEncoder(value), Timestamp: rec.Time}, ack)
+	msg := &sarama.ProducerMessage{Topic: r.o.Topic, Key: sarama.StringEncoder(rec.DaemonID),
+		Value: sarama.ByteEncoder(value), Timestamp: rec.Time}
+	sent := make(chan error, 1)
+	go func() {
+		_, _, err := r.o.Producer.SendMessage(msg)
+		sent <- err
+	}()
 	wait, cancel := context.WithTimeout(ctx, max(r.o.Interval, 5*time.Second))
 	defer cancel()
 	select {
-	case err := <-ack:
+	case err := <-sent:
 		return err
 	case <-wait.Done():
 		return fmt.Errorf("not acknowledged: %w", wait.Err())
 	}
 }
-
-// ackChan receives a record's outcome.
-type ackChan chan error
-
-func (a ackChan) Done(_ *sarama.ProducerMessage, err error) { a <- err }

@@ -63,11 +63,11 @@ func TestReporterAndView(t *testing.T) {
 	if err := EnsureStatusTopic(context.Background(), client, "status"); err != nil {
 		t.Fatal(err)
 	}
-	producer, err := kafka.NewProducer(client, kafka.ProducerOptions{})
+	producer, err := sarama.NewSyncProducerFromClient(client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = producer.Close(context.Background()) })
+	t.Cleanup(func() { _ = producer.Close() })
 	var ticks atomic.Uint64
 	reporter := func(id string) *Reporter {
 		return StartReporter(ReporterOptions{Producer: producer, Topic: "status", Interval: 50 * time.Millisecond,

@@ -138,6 +138,13 @@ produce_topics = ["users"]
 		if ticks := d.status(t).Sources[0].Ticks; d != holder && ticks != 0 {
 			t.Errorf("daemon %s on standby ticked %d times", d.id, ticks)
 		}
+		want := `wasmhost_source_lease_held{pipeline="users"} 0`
+		if d == holder {
+			want = `wasmhost_source_lease_held{pipeline="users"} 1`
+		}
+		if _, m := httpGet(t, d.url+"/metrics"); !strings.Contains(m, want) {
+			t.Errorf("daemon %s: /metrics lacks %s", d.id, want)
+		}
 	}
 
 	// kill -9 the holder: another takes over once the brokers expire it.

@@ -65,6 +65,8 @@ var (
 		"Calls of a source's plugin.", pipeLabels, nil)
 	descTickFailures = prometheus.NewDesc("wasmhost_source_tick_failures_total",
 		"Failed calls of a source's plugin.", pipeLabels, nil)
+	descLeaseHeld = prometheus.NewDesc("wasmhost_source_lease_held",
+		"1 while this daemon holds the source's lease (it ticks), 0 on standby; only sources with a lease.", []string{"pipeline"}, nil)
 
 	descProdSent = prometheus.NewDesc("wasmhost_producer_records_sent_total",
 		"Records given to the shared producer.", nil, nil)
@@ -88,7 +90,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
 		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted, descCallSeconds, descBatchRecords, descMemory, descPartitions,
-		descHalted, descMembers, descLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
+		descHalted, descMembers, descLag, descTicks, descTickFailures, descLeaseHeld, descProdSent, descProdDelivered,
 		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
@@ -139,6 +141,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descOut, src.Out, l...)
 		counter(descTicks, src.Ticks, l...)
 		counter(descTickFailures, src.Failed, l...)
+		if src.Lease != nil {
+			gauge(descLeaseHeld, bool01(src.Lease.State == "held"), src.Name)
+		}
 	}
 	counter(descProdSent, s.Producer.Sent)
 	counter(descProdDelivered, s.Producer.Delivered)

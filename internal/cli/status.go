@@ -22,6 +22,7 @@ func newStatusCmd() *cobra.Command {
 	var addr, path string
 	var asJSON bool
 	var timeout time.Duration
+	var fl fleetFlags
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Print what a running daemon is doing (its /api/status) in the terminal",
@@ -36,11 +37,28 @@ pipeline shows a little). Consumers are named by their client id:
 wasmhost-<first 8 hex digits of the daemon id>-<pipeline>-<member>.
 
 The daemon is found at --addr (host:port or a URL), or else at http.listen
-of the config file.`,
+of the config file.
+
+With --fleet it prints every daemon that publishes to the fleet's status
+topic (fleet.status_topic), as the daemon at --addr follows it, or with
+--kafka as read from the brokers of --config: each daemon's state, when it
+last reported (STALE once it missed fleet.stale_after intervals), its
+partitions and lag, the sources it ticks, and the plugin versions it serves;
+then which daemons serve which version of each plugin, to watch a deploy
+converge.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fl.fromKafka && !fl.on {
+				return usagef("--kafka goes with --fleet")
+			}
+			if fl.on && fl.fromKafka {
+				return runFleet(cmd, fl, "", path, asJSON, timeout)
+			}
 			base, err := statusURL(addr, path, cmd.Flags().Changed("config"))
 			if err != nil {
 				return err
+			}
+			if fl.on {
+				return runFleet(cmd, fl, base, path, asJSON, timeout)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -59,6 +77,7 @@ of the config file.`,
 	cmd.Flags().StringVarP(&path, "config", "c", "config.toml", "config file whose http.listen to use when --addr is not given")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the raw JSON of /api/status")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "give up after this long")
+	fl.add(cmd)
 	return cmd
 }
 
@@ -167,9 +186,9 @@ func printStatus(w io.Writer, s *observe.Status) error {
 		})
 	}
 	section(ew, "SOURCES", len(s.Sources), func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "NAME\tPLUGIN\tINTERVAL\tTICKS\tOUT\tFAILED TICKS")
+		fmt.Fprintln(tw, "NAME\tPLUGIN\tINTERVAL\tTICKS\tOUT\tFAILED TICKS\tLEASE")
 		for _, src := range s.Sources {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", src.Name, pluginRef(src.Plugin), src.Interval, src.Ticks, src.Out, src.Failed)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", src.Name, pluginRef(src.Plugin), src.Interval, src.Ticks, src.Out, src.Failed, leaseRef(src.Lease))
 		}
 	})
 	section(ew, "PLUGINS", len(s.Plugins), func(tw *tabwriter.Writer) {

@@ -21,6 +21,7 @@ type Config struct {
 	Topics          []Topic    `toml:"topics"`
 	Pipelines       []Pipeline `toml:"pipelines"`
 	Sources         []Source   `toml:"sources"`
+	Fleet           Fleet      `toml:"fleet"` // daemons sharing brokers; see fleet.go
 }
 
 // Log configures the daemon's logger.
@@ -188,6 +189,10 @@ type Source struct {
 	Config        map[string]string `toml:"config"`         // handed to the plugin
 	Limits        Limits            `toml:"limits"`
 	Grants        Grants            `toml:"grants"`
+	// Lease and LeaseGroup: whether the source runs on one daemon of a
+	// fleet, and the consumer group its daemons share (see fleet.go).
+	Lease      SourceLease `toml:"lease"`
+	LeaseGroup string      `toml:"lease_group"` // "" = DefaultLeaseGroup(Name)
 }
 
 // Default returns the configuration of an empty file: the embedded broker,
@@ -208,6 +213,7 @@ func Default() *Config {
 		Topics:         []Topic{},
 		Pipelines:      []Pipeline{},
 		Sources:        []Source{},
+		Fleet:          defaultFleet(),
 	}
 }
 
@@ -251,6 +257,7 @@ func DefaultSource() Source {
 		Config:        map[string]string{},
 		Limits:        defaultLimits(),
 		Grants:        defaultGrants(),
+		Lease:         LeaseAuto,
 	}
 }
 

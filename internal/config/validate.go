@@ -45,7 +45,9 @@ func (c *Config) validate(p *problems) {
 	}
 	for i := range c.Sources {
 		c.Sources[i].validate(p, fmt.Sprintf("sources[%d]", i), names)
+		c.Sources[i].validateLease(p, fmt.Sprintf("sources[%d]", i), groups)
 	}
+	c.validateFleet(p)
 }
 
 func (k *Kafka) validate(p *problems) {

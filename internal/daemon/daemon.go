@@ -122,6 +122,11 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	}
 	closers = append(closers, producer.Close)
 	mon.SetProducer(producer)
+	stopStatus, err := startFleetStatus(ctx, cfg, copts, client, mon, o.ID, log)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, stopStatus)
 
 	w := newWork(copts, producer, plugins, log)
 	w.mon = mon

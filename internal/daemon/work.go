@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/fleet"
 	"github.com/wasmhost/wasmhost/internal/observe"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/kafka"
@@ -52,12 +53,14 @@ type sourceSpec struct {
 	cfg    config.Source
 	plugin host.LoadOptions
 	allow  []string
+	lease  *leaseSpec // nil: the source ticks on every daemon (fleet.go)
 }
 
 type runningSource struct {
 	spec  sourceSpec
 	allow *allowlist
 	s     *pipeline.Source
+	lease *fleet.Lease // nil without one
 }
 
 // allowlist is a produce allowlist a config reload can change while its
@@ -109,7 +112,7 @@ func sourceSpecOf(cfg *config.Config, sc config.Source) sourceSpec {
 	if len(produce) == 0 {
 		produce = topicNames(cfg)
 	}
-	return sourceSpec{cfg: sc, plugin: sourcePlugin(cfg, sc), allow: produce}
+	return sourceSpec{cfg: sc, plugin: sourcePlugin(cfg, sc), allow: produce, lease: leaseSpecOf(cfg, sc)}
 }
 
 // equal says whether a pipeline started from a can go on for b: all but
@@ -142,16 +145,23 @@ func (w *work) startPipeline(spec pipeSpec, drain time.Duration) error {
 }
 
 func (w *work) startSource(spec sourceSpec) error {
-	slot := w.plugins.use(spec.plugin, false)
-	allow := newAllowlist(spec.allow)
-	s, err := pipeline.StartSource(spec.cfg, pipeline.SourceOptions{
-		Producer: w.producer, Plugin: slot, AllowTopic: allow.allows, Logger: w.log,
-	})
+	lease, err := w.startLease(spec)
 	if err != nil {
-		w.plugins.unuse(spec.plugin, false)
 		return err
 	}
-	w.sources[spec.cfg.Name] = &runningSource{spec: spec, allow: allow, s: s}
+	slot := w.plugins.use(spec.plugin, false)
+	allow := newAllowlist(spec.allow)
+	o := pipeline.SourceOptions{Producer: w.producer, Plugin: slot, AllowTopic: allow.allows, Logger: w.log}
+	if lease != nil {
+		o.Gate = lease
+	}
+	s, err := pipeline.StartSource(spec.cfg, o)
+	if err != nil {
+		w.plugins.unuse(spec.plugin, false)
+		closeLease(lease, w.log)
+		return err
+	}
+	w.sources[spec.cfg.Name] = &runningSource{spec: spec, allow: allow, s: s, lease: lease}
 	w.mon.AddSource(s)
 	return nil
 }
@@ -177,6 +187,9 @@ func (w *work) stop(ctx context.Context, sources, pipes []string) error {
 	for _, name := range sources {
 		r := w.sources[name]
 		errs = append(errs, r.s.Stop(ctx))
+		if r.lease != nil { // after the source: its last records are acknowledged
+			errs = append(errs, r.lease.Close(ctx))
+		}
 		w.mon.RemoveSource(r.s)
 		w.plugins.unuse(r.spec.plugin, false)
 		delete(w.sources, name)

@@ -82,6 +82,8 @@ var (
 		"Calls of a source's plugin.", pipeLabels, nil)
 	descTickFailures = prometheus.NewDesc("wasmhost_source_tick_failures_total",
 		"Failed calls of a source's plugin.", pipeLabels, nil)
+	descLeaseHeld = prometheus.NewDesc("wasmhost_source_lease_held",
+		"1 while this daemon holds the source's lease (it ticks), 0 on standby; only sources with a lease.", []string{"pipeline"}, nil)
 
 	descProdSent = prometheus.NewDesc("wasmhost_producer_records_sent_total",
 		"Records given to the shared producer.", nil, nil)
@@ -106,7 +108,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
 		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted,
 		descStateWrites, descStateRestores, descStateRestored, descStateRestoreSeconds, descStateKeys, descStateBytes, descCallSeconds, descBatchRecords, descMemory, descPartitions,
-		descHalted, descMembers, descLag, descProcessedLag, descTicks, descTickFailures, descLogDropped, descProdSent, descProdDelivered,
+		descHalted, descMembers, descLag, descProcessedLag, descTicks, descTickFailures, descLogDropped, descLeaseHeld, descProdSent, descProdDelivered,
 		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
@@ -167,6 +169,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descTicks, src.Ticks, l...)
 		counter(descTickFailures, src.Failed, l...)
 		counter(descLogDropped, src.LogDropped, l...)
+		if src.Lease != nil {
+			gauge(descLeaseHeld, bool01(src.Lease.State == "held"), src.Name)
+		}
 	}
 	counter(descProdSent, s.Producer.Sent)
 	counter(descProdDelivered, s.Producer.Delivered)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmhost/wasmhost/internal/fleet"
 	"github.com/wasmhost/wasmhost/internal/pipeline"
 	"github.com/wasmhost/wasmhost/kafka"
 	"github.com/wasmhost/wasmhost/sdk/abi"
@@ -36,6 +37,7 @@ type Monitor struct {
 	loaded    bool           // every configured plugin is loaded
 	working   bool           // pipelines and sources started
 	stopping  bool
+	fleet     func() fleet.FleetStatus // nil: the fleet view is off (fleet.go)
 }
 
 // New returns a Monitor for a daemon that has not connected yet.

@@ -38,13 +38,8 @@ func (m *Monitor) Handler() http.Handler {
 		}
 		plain(w, http.StatusServiceUnavailable, "not ready:\n"+strings.Join(why, "\n")+"\n")
 	})
-	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(m.Status())
-	})
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, _ *http.Request) { serveJSON(w, m.Status()) })
+	mux.HandleFunc("GET /api/fleet", m.serveFleet)
 	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, r *http.Request) {
 		var after int64
 		if v := r.URL.Query().Get("since"); v != "" {
@@ -65,6 +60,14 @@ func (m *Monitor) Handler() http.Handler {
 		http.ServeFileFS(w, r, web, "index.html")
 	})
 	return mux
+}
+
+func serveJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }
 
 func plain(w http.ResponseWriter, code int, body string) {

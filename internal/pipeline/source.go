@@ -19,6 +19,9 @@ type SourceOptions struct {
 	Plugin     *Slot // the plugin's current version; the caller owns the slot
 	AllowTopic func(string) bool
 	Logger     zerolog.Logger
+	// Gate, when set, must let each tick through (gate.go): a source run
+	// once per fleet ticks only while its daemon holds the lease.
+	Gate Gate
 }
 
 // Source calls a plugin's tick handler at an interval and produces what it
@@ -117,7 +120,12 @@ func (s *Source) run(ctx context.Context, ver *version, inst *host.Instance) {
 					return
 				}
 			}
-			if !s.tick(inst, now) {
+			if !s.enter() {
+				continue
+			}
+			ok := s.tick(inst, now)
+			s.exit()
+			if !ok {
 				// Broken by a trap or a timeout: replaced before the next tick.
 				_ = inst.Close(context.Background())
 				inst = nil

@@ -478,6 +478,9 @@ type SourceStatus struct {
 	Errors   []ErrorEvent `json:"errors"` // newest first
 	// LogDropped: plugin log lines dropped over the rate limit.
 	LogDropped uint64 `json:"log_lines_dropped"`
+	// Lease is the source's lease when it runs once per fleet; nil when
+	// it ticks on every daemon that runs it.
+	Lease *LeaseStatus `json:"lease,omitempty"`
 }
 
 // sourceTracker is what a source knows beyond its counters.
@@ -502,5 +505,6 @@ func (s *Source) Status() SourceStatus {
 		Name: s.cfg.Name, Interval: s.cfg.Interval.String(), Plugin: pluginInfo(s.o.Plugin.Plugin()),
 		Ticks: s.ticks.Load(), Out: s.out.Load(), Failed: s.obs.failed.Load(), Errors: s.obs.errors.latest(),
 		LogDropped: s.obs.logDropped.Load(),
+		Lease:      s.lease(),
 	}
 }

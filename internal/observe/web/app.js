@@ -241,7 +241,7 @@ function emptyRow(cols, text) {
 
 function updateSources(sources) {
   if (!sources.length) {
-    $("#sources tbody").replaceChildren(emptyRow(6, "No sources."));
+    $("#sources tbody").replaceChildren(emptyRow(7, "No sources."));
     return;
   }
   $("#sources tbody").replaceChildren(...sources.map((s) => {
@@ -250,7 +250,8 @@ function updateSources(sources) {
     plugin.title = s.plugin.sha256;
     tr.dataset.source = s.name;
     tr.append(el("td", s.name), plugin, el("td", s.interval), el("td", fmtInt(s.ticks), "num"),
-      el("td", fmtInt(s.out), "num"), el("td", fmtInt(s.failed), s.failed > 0 ? "num bad" : "num"));
+      el("td", fmtInt(s.out), "num"), el("td", fmtInt(s.failed), s.failed > 0 ? "num bad" : "num"),
+      el("td", s.lease ? s.lease.state + " (group " + s.lease.group + ")" : "off: ticks on every daemon"));
     return tr;
   }));
 }

@@ -86,6 +86,11 @@ type HTTP struct {
 type Plugins struct {
 	Dir      string `toml:"dir"`
 	CacheDir string `toml:"cache_dir"` // "" disables the compilation cache
+	// From, Topic, MaxSize and TrustedKeys: see plugins.go.
+	From        PluginFrom  `toml:"from"`         // where plugins come from unless a pipeline or source says
+	Topic       string      `toml:"topic"`        // the compacted plugin topic (from = "kafka")
+	MaxSize     Size        `toml:"max_size"`     // the largest module the plugin topic carries
+	TrustedKeys []PublicKey `toml:"trusted_keys"` // when set, only modules signed by one of these load
 }
 
 // Reload says what the daemon watches to reload without a restart. SIGHUP
@@ -115,6 +120,8 @@ type Pipeline struct {
 	Consumers int      `toml:"consumers"`
 	BatchSize int      `toml:"batch_size"`
 	BatchWait Duration `toml:"batch_wait"`
+	// PluginFrom overrides plugins.from for this pipeline; "" inherits it.
+	PluginFrom PluginFrom `toml:"plugin_from"`
 	// TickInterval, when set, ticks each partition's plugin instance at
 	// this interval between batches (a windowed aggregation closes its
 	// window there); zero never ticks.
@@ -187,6 +194,8 @@ type Source struct {
 	Config        map[string]string `toml:"config"`         // handed to the plugin
 	Limits        Limits            `toml:"limits"`
 	Grants        Grants            `toml:"grants"`
+	// PluginFrom overrides plugins.from for this source; "" inherits it.
+	PluginFrom PluginFrom `toml:"plugin_from"`
 }
 
 // Default returns the configuration of an empty file: the embedded broker,
@@ -202,7 +211,7 @@ func Default() *Config {
 			DialTimeout: Duration{10 * time.Second},
 		},
 		EmbeddedBroker: Embedded{Listen: "127.0.0.1:9092", DataDir: "data/kafka"},
-		Plugins:        Plugins{Dir: "plugins", CacheDir: ".cache/wasmhost"},
+		Plugins:        defaultPlugins(),
 		Reload:         Reload{WatchPlugins: true, Delay: Duration{200 * time.Millisecond}},
 		Topics:         []Topic{},
 		Pipelines:      []Pipeline{},

@@ -129,3 +129,7 @@ func (c *Config) validatePluginFrom(p *problems, key, plugin string, from Plugin
 		p.add(key+".plugin", "%q is a file, but the plugin comes from Kafka (plugin_from or plugins.from is %q): name the deployed plugin, e.g. %q", plugin, FromKafka, PluginName(plugin))
 	}
 }
+
+// ValidPluginName reports whether s can name a deployed plugin: a-z, A-Z,
+// 0-9, '.', '_', '-', not starting with '.', and not a file (".wasm").
+func ValidPluginName(s string) bool { return pluginNamePattern.MatchString(s) && !isPluginFile(s) }

@@ -60,8 +60,9 @@ type Module struct {
 }
 
 // Deploy publishes m as the current version of its plugin: its version
-// record (unless the topic has it already, with the same signature), then
-// the pointer to it. With ifMissing, a plugin that has a current version is
+// record, then the pointer to it. The version record is not written again
+// when the topic has it with the same signature, or with a signature and m
+// has none: deploying signed bytes again unsigned keeps their signature. With ifMissing, a plugin that has a current version is
 // left alone (deployed is then false): how a bootstrap job seeds the topic
 // without undoing a later deploy or rollback.
 func (p *Publisher) Deploy(ctx context.Context, m Module, ifMissing bool) (v Version, deployed bool, err error) {
@@ -82,7 +83,7 @@ func (p *Publisher) Deploy(ctx context.Context, m Module, ifMissing bool) (v Ver
 	if pl, ok := cat.Plugin(m.Name); ok {
 		old, exists = pl, true
 	}
-	if prev, ok := old.version(sha); exists && ok && sameSignature(prev.Signature, m.Signature) {
+	if prev, ok := old.version(sha); exists && ok && (sameSignature(prev.Signature, m.Signature) || m.Signature == nil) {
 		v = prev
 	} else {
 		msgs = append(msgs, p.versionMessage(v, m.Code))

@@ -108,6 +108,9 @@ func (c *Config) validatePlugins(p *problems) {
 	}
 	seen := map[PublicKey]int{}
 	for i, k := range c.Plugins.TrustedKeys {
+		if k == (PublicKey{}) {
+			continue // did not parse: reported already
+		}
 		if j, ok := seen[k]; ok {
 			p.add(fmt.Sprintf("plugins.trusted_keys[%d]", i), "repeats plugins.trusted_keys[%d]", j)
 		}

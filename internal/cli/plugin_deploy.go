@@ -238,7 +238,11 @@ func checkModule(ctx context.Context, stderr io.Writer, nf namedFile, maxSize in
 	}
 	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: testCacheDir(), Logger: zerolog.New(io.Discard)})
 	if err != nil {
-		return fleet.Module{}, err
+		// No writable cache (a read-only home in a container): compile
+		// without one.
+		if rt, err = host.NewRuntime(ctx, host.RuntimeOptions{Logger: zerolog.New(io.Discard)}); err != nil {
+			return fleet.Module{}, err
+		}
 	}
 	defer rt.Close(ctx)
 	in, err := rt.InspectCode(ctx, host.LoadOptions{Name: nf.name, Path: nf.path, MemoryLimit: uint64(config.DefaultPipeline().Limits.Memory)}, code)

@@ -38,6 +38,7 @@ type pluginSet struct {
 	trusted  []ed25519.PublicKey // plugins.trusted_keys: when set, only modules they signed load
 	topic    *pluginTopic        // the plugin topic; nil in tests without Kafka
 	follower *fleet.Follower     // set once a plugin comes from Kafka
+	workers  int                 // loads at once; 0 = GOMAXPROCS (BenchmarkStartupLoads sets 1)
 }
 
 type slotEntry struct {

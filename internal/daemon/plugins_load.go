@@ -157,7 +157,11 @@ type loadJob struct {
 // CPUs: compiling a Go plugin takes seconds, and one after the other they
 // made start-up and reloads wait for the sum.
 func (s *pluginSet) loadParallel(ctx context.Context, jobs []*loadJob) {
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	n := s.workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		wg.Go(func() {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -272,6 +273,10 @@ func newPluginListCmd() *cobra.Command {
 			}
 			defer conn.close()
 			cat, err := conn.pub.Catalog(ctx)
+			if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+				fmt.Fprintf(cmd.OutOrStdout(), "no plugins deployed: the plugin topic %s does not exist yet (plugin deploy creates it)\n", conn.topic)
+				return nil
+			}
 			if cat == nil {
 				return err
 			}

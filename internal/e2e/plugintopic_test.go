@@ -197,3 +197,39 @@ func (tp *topicPublisher) deploy(t *testing.T, m fleet.Module) {
 		t.Fatal(err)
 	}
 }
+
+// TestPluginTopicSurvivesBrokerKill9: a daemon following the plugin topic
+// goes on following it after the broker is killed with SIGKILL and
+// restarted on its data: a version deployed afterwards is swapped in, and
+// the history (list) survived.
+func TestPluginTopicSurvivesBrokerKill9(t *testing.T) {
+	t.Parallel()
+	a := testutil.BuildPlugin(t, "internal/e2e/testdata/plugins/versiona")
+	b := testutil.BuildPlugin(t, "internal/e2e/testdata/plugins/versionb")
+	br := startBrokerProc(t, freePort(t), t.TempDir())
+	createTopics(t, br.addr, 2, "in", "out")
+	dir := t.TempDir()
+	key := filepath.Join(dir, "release.key")
+	cfg := fleetConfig(t, br.addr, keygen(t, key))
+	deploy := func(file string) {
+		t.Helper()
+		if out, errOut, code := runCLI(t, "plugin", "deploy", "tag", file, "--brokers", br.addr, "--sign", key); code != 0 {
+			t.Fatalf("deploy: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	deploy(a)
+	d := startDaemon(t, cfg)
+	waitFleet(t, []*daemonProc{d}, "tag", fileSHA(t, a))
+
+	br.kill()
+	br = startBrokerProc(t, br.addr, br.dir)
+	deploy(b)
+	waitFleet(t, []*daemonProc{d}, "tag", fileSHA(t, b))
+	out, errOut, code := runCLI(t, "plugin", "list", "--brokers", br.addr)
+	if code != 0 || strings.Count(out, "signed") != 2 || strings.Contains(out, "unsigned") || !strings.Contains(out, "tag: current "+fileSHA(t, b)[:12]) {
+		t.Fatalf("plugin list after the broker's kill -9: exit %d\n%s%s", code, out, errOut)
+	}
+	if code := d.stop(t); code != 0 {
+		t.Fatalf("daemon exit code %d", code)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -90,7 +91,7 @@ func (p *Publisher) Deploy(ctx context.Context, m Module, ifMissing bool) (v Ver
 	}
 	msgs = append(msgs, p.pointerMessage(m.Name, sha, ActionDeploy, now))
 	if err := p.producer.SendMessages(msgs); err != nil {
-		return Version{}, false, fmt.Errorf("publishing %s to %s: %w", m.Name, p.topic, err)
+		return Version{}, false, fmt.Errorf("publishing %s to %s: %w", m.Name, p.topic, sendErr(err))
 	}
 	return v, true, nil
 }
@@ -148,7 +149,7 @@ func (p *Publisher) Remove(ctx context.Context, name string, purge bool) error {
 		msgs = append(msgs, &sarama.ProducerMessage{Topic: p.topic, Key: sarama.StringEncoder(name)})
 	}
 	if err := p.producer.SendMessages(msgs); err != nil {
-		return fmt.Errorf("removing %s: %w", name, err)
+		return fmt.Errorf("removing %s: %w", name, sendErr(err))
 	}
 	return nil
 }
@@ -171,6 +172,16 @@ func (p *Publisher) pointerMessage(name, sha, action string, now time.Time) *sar
 	val, _ := json.Marshal(pointerValue{SHA256: sha, Action: action, Time: now, By: p.By}) // cannot fail
 	return &sarama.ProducerMessage{Topic: p.topic, Key: sarama.StringEncoder(name), Value: sarama.ByteEncoder(val),
 		Headers: []sarama.RecordHeader{header(HeaderSHA256, sha), header(HeaderTime, now.Format(time.RFC3339Nano)), header(HeaderBy, p.By)}}
+}
+
+// sendErr says why a produce request failed: sarama reports "Failed to
+// deliver N messages" and keeps the reasons inside.
+func sendErr(err error) error {
+	var pes sarama.ProducerErrors
+	if errors.As(err, &pes) && len(pes) > 0 {
+		return pes[0].Err
+	}
+	return err
 }
 
 func header(k, v string) sarama.RecordHeader {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +171,32 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTopicTooSmallRefused: a plugin topic made by someone else with
+// Kafka's default record limit would refuse every Go plugin; EnsureTopic
+// says so and how to fix it, instead of a bare MESSAGE_TOO_LARGE later.
+func TestTopicTooSmallRefused(t *testing.T) {
+	client, _ := connect(t)
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreateTopic("small", &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = EnsureTopic(context.Background(), client, "small", maxModule)
+	if err == nil || !strings.Contains(err.Error(), "has max.message.bytes=1048588") || !strings.Contains(err.Error(), "--add-config max.message.bytes=") {
+		t.Fatalf("a topic with the default record limit: %v", err)
+	}
+	// And the broker does enforce it: a 4 MiB module is refused there.
+	pub, err := NewPublisher(client, "small", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	if _, _, err := pub.Deploy(context.Background(), Module{Name: "big", Code: module(t, 4<<20)}, false); !errors.Is(err, sarama.ErrMessageSizeTooLarge) {
+		t.Fatalf("4 MiB into a topic with the default limit: %v", err)
 	}
 }

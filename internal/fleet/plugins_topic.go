@@ -52,7 +52,30 @@ func EnsureTopic(ctx context.Context, client sarama.Client, topic string, maxMod
 	if len(parts) != 1 {
 		return false, fmt.Errorf("plugin topic %s has %d partitions; it must have exactly 1, so that every record is read in the order it was written", topic, len(parts))
 	}
+	if err := checkRecordLimit(admin, topic, maxModule); err != nil {
+		return false, err
+	}
 	return res[0].Status == kafka.TopicCreated, nil
+}
+
+// checkRecordLimit refuses a topic (made by someone else) whose records
+// cannot hold the largest module: the broker would refuse every deploy of a
+// Go plugin with a bare MESSAGE_TOO_LARGE.
+func checkRecordLimit(admin sarama.ClusterAdmin, topic string, maxModule int) error {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"max.message.bytes"}})
+	if err != nil {
+		return fmt.Errorf("plugin topic %s: reading its max.message.bytes: %w", topic, err)
+	}
+	need := maxModule + RecordHeadroom
+	for _, e := range entries {
+		if e.Name != "max.message.bytes" {
+			continue
+		}
+		if n, err := strconv.Atoi(e.Value); err == nil && n < need {
+			return fmt.Errorf("plugin topic %s has max.message.bytes=%d; modules up to plugins.max_size (%d bytes) need %d: raise it on the topic (kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config max.message.bytes=%d), or lower plugins.max_size", topic, n, maxModule, need, topic, need)
+		}
+	}
+	return nil
 }
 
 // ReadCatalog reads the plugin topic from its start to its end as of now.

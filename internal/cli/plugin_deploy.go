@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -185,6 +186,18 @@ func runDeploy(cmd *cobra.Command, f *topicFlags, files []namedFile, signKey str
 		}
 		key = k
 	}
+	// The daemons' trusted keys, when their config is given: a module they
+	// would refuse for its signature is refused here already.
+	var trusted []ed25519.PublicKey
+	if f.config != "" {
+		cfg, err := loadConfig(f.config)
+		if err != nil {
+			return err
+		}
+		for _, k := range cfg.Plugins.TrustedKeys {
+			trusted = append(trusted, ed25519.PublicKey(k[:]))
+		}
+	}
 	// Every module is checked before anything is published.
 	var mods []fleet.Module
 	for _, nf := range files {
@@ -195,6 +208,11 @@ func runDeploy(cmd *cobra.Command, f *topicFlags, files []namedFile, signKey str
 		if key != nil {
 			sig := fleet.Sign(key, m.Name, fleet.SHA256(m.Code))
 			m.Signature = &sig
+		}
+		if len(trusted) > 0 {
+			if err := fleet.Verify(trusted, m.Name, fleet.SHA256(m.Code), m.Signature); err != nil {
+				return fmt.Errorf("%s (%s): not deployed: daemons with %s would refuse it: %w", m.Name, nf.path, f.config, err)
+			}
 		}
 		mods = append(mods, m)
 	}

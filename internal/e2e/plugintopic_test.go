@@ -67,8 +67,13 @@ func TestFleetDeploysThroughKafka(t *testing.T) {
 	if _, errOut, code := runCLI(t, "plugin", "deploy", "tag", junk, "--brokers", br.Addr()); code != 1 || !strings.Contains(errOut, "not deployed") {
 		t.Fatalf("deploy of a broken module: exit %d\n%s", code, errOut)
 	}
+	// With the daemons' config, it refuses what they would refuse for its
+	// signature.
+	if _, errOut, code := runCLI(t, "plugin", "deploy", "tag", forward, "--config", cfg); code != 1 || !strings.Contains(errOut, "would refuse it") || !strings.Contains(errOut, "has no signature") {
+		t.Fatalf("deploy of an unsigned module with the daemons' config: exit %d\n%s", code, errOut)
+	}
 	if n := highWater(t, br.Addr(), "wasmhost-plugins"); n != records {
-		t.Fatalf("the refused module reached the topic: %d records, were %d", n, records)
+		t.Fatalf("a refused module reached the topic: %d records, were %d", n, records)
 	}
 
 	pub := publisher(t, br.Addr())

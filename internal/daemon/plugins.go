@@ -148,6 +148,7 @@ func (s *pluginSet) ensureAll(ctx context.Context, users []user) error {
 		jobs = append(jobs, &loadJob{o: u.o, c: c, log: s.log.With().Str("plugin", u.o.Name).Str("path", u.o.Path).Logger()})
 	}
 	s.loadParallel(ctx, jobs)
+	s.fallBack(ctx, jobs, users)
 	for _, j := range jobs {
 		if j.err != nil {
 			failed[j.o] = j.err
@@ -172,6 +173,61 @@ func (s *pluginSet) ensureAll(ctx context.Context, users []user) error {
 	return errors.Join(errs...)
 }
 
+// maxFallbacks bounds the earlier versions tried when the current one does
+// not load (an unsigned one costs nothing; others compile).
+const maxFallbacks = 4
+
+// fallBack loads, for each plugin from Kafka whose current version did not
+// load, the best earlier version that does (fleet.Catalog.Fallbacks: first
+// the version the current pointer replaced, which is what the running fleet
+// kept serving when it refused the current one). Without it a daemon that
+// (re)starts after a bad deploy would exit, and a fleet whose pods restart
+// would go down one by one. The refused version is remembered as failed
+// (not tried again until the pointer moves); if no earlier version loads,
+// the job keeps its error.
+func (s *pluginSet) fallBack(ctx context.Context, jobs []*loadJob, users []user) {
+	for _, j := range jobs {
+		if j.c.kafka == nil || (j.err == nil && fits(j.p, j.o, users)) {
+			continue
+		}
+		refused := j.err
+		if refused == nil {
+			refused = fmt.Errorf("plugin %s: the version lacks a handler its pipelines or sources need", j.o.Name)
+		}
+		for _, v := range s.follower.Fallbacks(j.o.Name, maxFallbacks) {
+			c := content{sha: v.SHA256, sig: v.Signature, kafka: &v, failID: j.c.failID, from: "a version before the current one"}
+			start := time.Now()
+			p, err := s.load(ctx, j.o, c)
+			if err == nil && !fits(p, j.o, users) {
+				_ = p.Close(ctx)
+				err = errors.New("lacks a handler its pipelines or sources need")
+			}
+			if err != nil {
+				j.log.Warn().Err(err).Str("version", shortSHA(v.SHA256)).Msg("earlier plugin version does not load either")
+				continue
+			}
+			j.log.Error().Err(refused).Str("refused_version", shortSHA(j.c.sha)).Str("serving_version", shortSHA(v.SHA256)).
+				Msg("current plugin version refused; serving an earlier one until a new deploy or a rollback")
+			s.stats.PluginFailures.Add(1)
+			if j.p != nil {
+				_ = j.p.Close(ctx)
+			}
+			j.p, j.err, j.c, j.took, j.fellBack = p, nil, c, time.Since(start), true
+			break
+		}
+	}
+}
+
+// fits reports whether p has the handlers every user of o needs.
+func fits(p *host.Plugin, o host.LoadOptions, users []user) bool {
+	for _, u := range users {
+		if u.o == o && ((u.batches && !p.HandlesBatches()) || (!u.batches && !p.HandlesTicks())) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *pluginSet) addSlot(j *loadJob) {
 	o, p := j.o, j.p
 	s.mon.PluginLoaded(o.Name, o.Path, p.SHA256(), j.took)
@@ -182,6 +238,9 @@ func (s *pluginSet) addSlot(j *loadJob) {
 			abs = o.Path
 		}
 		e.abs = abs
+	}
+	if j.fellBack {
+		e.failed = j.c.failID
 	}
 	s.slots[o] = e
 	j.log.Info().Str("sha256", p.SHA256()).Str("load_took", seconds(j.took)).Msg("plugin loaded")

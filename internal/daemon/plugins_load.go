@@ -151,6 +151,9 @@ type loadJob struct {
 	p    *host.Plugin
 	err  error
 	took time.Duration
+	// fellBack: p is the previous version, loaded because the current one
+	// (c.failID) was refused.
+	fellBack bool
 }
 
 // loadParallel loads the jobs at once, as many at a time as there are

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,9 +55,16 @@ func statusOf(t *testing.T, d *daemonProc) (observe.Status, bool) {
 	if m == nil {
 		return observe.Status{}, false
 	}
-	code, body := httpGet(t, m[1]+"/api/status")
+	// Not httpGet: a daemon that exited is a "no", for the caller to time
+	// out on with the daemon's log.
+	c := http.Client{Timeout: 10 * time.Second}
+	res, err := c.Get(m[1] + "/api/status")
+	if err != nil {
+		return observe.Status{}, false
+	}
+	defer res.Body.Close()
 	var st observe.Status
-	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&st) != nil {
 		return observe.Status{}, false
 	}
 	return st, true

@@ -24,8 +24,9 @@ import (
 // every daemon refuses, each with its reason, an unsigned module, one
 // signed by an untrusted key, a tampered one, a broken one published around
 // the CLI and one without the handler the pipeline needs, and v2 keeps
-// serving; `plugin rollback` returns the fleet to v1; a daemon started
-// later and one restarted after kill -9 serve v1. The output is then
+// serving, also on a daemon restarted after kill -9 then (it falls back to
+// v2); `plugin rollback` returns the fleet to v1; a daemon started later
+// and one restarted after kill -9 serve v1. The output is then
 // exactly the input: nothing missing, nothing duplicated.
 func TestFleetDeploysThroughKafka(t *testing.T) {
 	t.Parallel()
@@ -121,6 +122,16 @@ func TestFleetDeploysThroughKafka(t *testing.T) {
 			}
 		}
 		t.Logf("%s: refused by every daemon (%q); v2 serves on", r.what, r.reason)
+	}
+	waitProgress(t, br.Addr(), "out", 300)
+
+	// Restarted while the current version is one no daemon loads, a daemon
+	// starts on the version the fleet serves instead of exiting.
+	ds[2].kill9(t)
+	ds[2] = startDaemon(t, cfg)
+	waitFleet(t, ds, "tag", v2)
+	if !strings.Contains(ds[2].logs.String(), "current plugin version refused; serving an earlier one") {
+		t.Fatalf("the restarted daemon does not say it fell back:\n%s", tail(ds[2].logs.String(), 20))
 	}
 	waitProgress(t, br.Addr(), "out", 300)
 

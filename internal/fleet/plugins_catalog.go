@@ -60,12 +60,15 @@ type Version struct {
 }
 
 // Pointer says which version of a plugin runs; SHA256 is "" once removed.
+// Previous is the version it replaced, which a daemon starts with when it
+// cannot load the current one (see Catalog.Previous).
 type Pointer struct {
-	SHA256 string    `json:"sha256"`
-	Action string    `json:"action"`
-	Time   time.Time `json:"time"`
-	By     string    `json:"by"`
-	Offset int64     `json:"offset"`
+	SHA256   string    `json:"sha256"`
+	Previous string    `json:"previous,omitempty"`
+	Action   string    `json:"action"`
+	Time     time.Time `json:"time"`
+	By       string    `json:"by"`
+	Offset   int64     `json:"offset"`
 }
 
 // Plugin is everything the topic says of one plugin.
@@ -112,7 +115,7 @@ func (c *Catalog) Apply(m *sarama.ConsumerMessage) (string, error) {
 	if err := json.Unmarshal(m.Value, &pv); err != nil {
 		return name, fmt.Errorf("plugin topic offset %d: pointer of %s: %w", m.Offset, name, err)
 	}
-	c.plugin(name).Current = &Pointer{SHA256: pv.SHA256, Action: pv.Action, Time: pv.Time, By: pv.By, Offset: m.Offset}
+	c.plugin(name).Current = &Pointer{SHA256: pv.SHA256, Previous: pv.Previous, Action: pv.Action, Time: pv.Time, By: pv.By, Offset: m.Offset}
 	return name, nil
 }
 
@@ -191,6 +194,32 @@ func (c *Catalog) Current(name string) (Version, Pointer, error) {
 	return v, *p.Current, nil
 }
 
+// Fallbacks lists, best first, the versions a daemon that cannot load the
+// current version of name may start with instead: the version the current
+// pointer replaced (what the fleet served before the last deploy or
+// rollback), then the others deployed before the current one, newest
+// first; at most max.
+func (c *Catalog) Fallbacks(name string, max int) []Version {
+	p, ok := c.plugins[name]
+	if !ok || p.Current == nil || p.Current.SHA256 == "" {
+		return nil
+	}
+	var out []Version
+	add := func(v Version) {
+		if len(out) < max && v.SHA256 != p.Current.SHA256 && !slices.ContainsFunc(out, func(o Version) bool { return o.SHA256 == v.SHA256 }) {
+			out = append(out, v)
+		}
+	}
+	if v, ok := p.version(p.Current.Previous); ok {
+		add(v)
+	}
+	cur := slices.IndexFunc(p.Versions, func(v Version) bool { return v.SHA256 == p.Current.SHA256 })
+	for i := cur - 1; i >= 0; i-- {
+		add(p.Versions[i])
+	}
+	return out
+}
+
 func (p *Plugin) version(sha string) (Version, bool) {
 	i := slices.IndexFunc(p.Versions, func(v Version) bool { return v.SHA256 == sha })
 	if i < 0 {
@@ -230,10 +259,11 @@ func (p *Plugin) rollbackTarget(to string) (Version, error) {
 
 // pointerValue is a pointer record's value.
 type pointerValue struct {
-	SHA256 string    `json:"sha256"` // "" once removed
-	Action string    `json:"action"`
-	Time   time.Time `json:"time"`
-	By     string    `json:"by"`
+	SHA256   string    `json:"sha256"`             // "" once removed
+	Previous string    `json:"previous,omitempty"` // the sha256 it replaced
+	Action   string    `json:"action"`
+	Time     time.Time `json:"time"`
+	By       string    `json:"by"`
 }
 
 func versionKey(name, sha string) string { return name + versionSep + sha }

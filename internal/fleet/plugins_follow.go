@@ -131,6 +131,14 @@ func (f *Follower) Current(name string) (Version, Pointer, error) {
 	return f.cat.Current(name)
 }
 
+// Fallbacks lists the versions to try when the current one of name does
+// not load (see Catalog.Fallbacks).
+func (f *Follower) Fallbacks(name string, max int) []Version {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cat.Fallbacks(name, max)
+}
+
 // Code returns the module of v, checked against its sha256: from memory
 // when it is the newest version read, else read again from the topic.
 func (f *Follower) Code(ctx context.Context, v Version) ([]byte, error) {

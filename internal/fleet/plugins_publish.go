@@ -89,7 +89,7 @@ func (p *Publisher) Deploy(ctx context.Context, m Module, ifMissing bool) (v Ver
 	} else {
 		msgs = append(msgs, p.versionMessage(v, m.Code))
 	}
-	msgs = append(msgs, p.pointerMessage(m.Name, sha, ActionDeploy, now))
+	msgs = append(msgs, p.pointerMessage(m.Name, sha, previous(cat, m.Name), ActionDeploy, now))
 	if err := p.producer.SendMessages(msgs); err != nil {
 		return Version{}, false, fmt.Errorf("publishing %s to %s: %w", m.Name, p.topic, sendErr(err))
 	}
@@ -121,7 +121,7 @@ func (p *Publisher) Rollback(ctx context.Context, name, to string) (Version, err
 	if pl.Current != nil && pl.Current.SHA256 == v.SHA256 {
 		return Version{}, fmt.Errorf("plugin %s: version %s is already the current one", name, short(v.SHA256))
 	}
-	if _, _, err := p.producer.SendMessage(p.pointerMessage(name, v.SHA256, ActionRollback, p.Now().UTC())); err != nil {
+	if _, _, err := p.producer.SendMessage(p.pointerMessage(name, v.SHA256, previous(cat, name), ActionRollback, p.Now().UTC())); err != nil {
 		return Version{}, fmt.Errorf("rolling back %s: %w", name, err)
 	}
 	return v, nil
@@ -141,7 +141,7 @@ func (p *Publisher) Remove(ctx context.Context, name string, purge bool) error {
 	if !ok {
 		return fmt.Errorf("plugin %s: %w: the topic %s has no record of it", name, ErrNotDeployed, p.topic)
 	}
-	msgs := []*sarama.ProducerMessage{p.pointerMessage(name, "", ActionRemove, p.Now().UTC())}
+	msgs := []*sarama.ProducerMessage{p.pointerMessage(name, "", previous(cat, name), ActionRemove, p.Now().UTC())}
 	if purge {
 		for _, v := range pl.Versions {
 			msgs = append(msgs, &sarama.ProducerMessage{Topic: p.topic, Key: sarama.StringEncoder(versionKey(name, v.SHA256))})
@@ -168,8 +168,17 @@ func (p *Publisher) versionMessage(v Version, code []byte) *sarama.ProducerMessa
 	return &sarama.ProducerMessage{Topic: p.topic, Key: sarama.StringEncoder(versionKey(v.Plugin, v.SHA256)), Value: sarama.ByteEncoder(code), Headers: hs}
 }
 
-func (p *Publisher) pointerMessage(name, sha, action string, now time.Time) *sarama.ProducerMessage {
-	val, _ := json.Marshal(pointerValue{SHA256: sha, Action: action, Time: now, By: p.By}) // cannot fail
+// previous is the sha256 the current pointer of name names, kept in the
+// next pointer.
+func previous(cat *Catalog, name string) string {
+	if pl, ok := cat.Plugin(name); ok && pl.Current != nil {
+		return pl.Current.SHA256
+	}
+	return ""
+}
+
+func (p *Publisher) pointerMessage(name, sha, prev, action string, now time.Time) *sarama.ProducerMessage {
+	val, _ := json.Marshal(pointerValue{SHA256: sha, Previous: prev, Action: action, Time: now, By: p.By}) // cannot fail
 	return &sarama.ProducerMessage{Topic: p.topic, Key: sarama.StringEncoder(name), Value: sarama.ByteEncoder(val),
 		Headers: []sarama.RecordHeader{header(HeaderSHA256, sha), header(HeaderTime, now.Format(time.RFC3339Nano)), header(HeaderBy, p.By)}}
 }

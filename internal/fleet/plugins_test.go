@@ -141,7 +141,7 @@ func TestForgedRecordRefused(t *testing.T) {
 	if _, _, err := pub.producer.SendMessage(msg); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := pub.producer.SendMessage(pub.pointerMessage("tag", SHA256(real), ActionDeploy, time.Now())); err != nil {
+	if _, _, err := pub.producer.SendMessage(pub.pointerMessage("tag", SHA256(real), "", ActionDeploy, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	f, err := Follow(ctx, opts, "plugins", zerolog.Nop())
@@ -198,5 +198,46 @@ func TestTopicTooSmallRefused(t *testing.T) {
 	defer pub.Close()
 	if _, _, err := pub.Deploy(context.Background(), Module{Name: "big", Code: module(t, 4<<20)}, false); !errors.Is(err, sarama.ErrMessageSizeTooLarge) {
 		t.Fatalf("4 MiB into a topic with the default limit: %v", err)
+	}
+}
+
+// TestFallbacks: a daemon that cannot load the current version tries first
+// the version the current pointer replaced (after a rollback to v1 and a
+// bad v4, that is v1, which the fleet serves, not v3), then the others
+// deployed before the current one, newest first.
+func TestFallbacks(t *testing.T) {
+	client, _ := connect(t)
+	ctx := context.Background()
+	pub, err := NewPublisher(client, "plugins", "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	vs := [][]byte{module(t, 10), module(t, 20), module(t, 30), module(t, 40)}
+	for _, code := range vs[:3] {
+		if _, _, err := pub.Deploy(ctx, Module{Name: "p", Code: code}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pub.Rollback(ctx, "p", SHA256(vs[0])); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pub.Deploy(ctx, Module{Name: "p", Code: vs[3]}, false); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := ReadCatalog(ctx, client, "plugins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range cat.Fallbacks("p", 4) {
+		got = append(got, v.SHA256)
+	}
+	want := []string{SHA256(vs[0]), SHA256(vs[2]), SHA256(vs[1])}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("fallbacks %v, want v1, v3, v2", got)
+	}
+	if n := len(cat.Fallbacks("p", 1)); n != 1 {
+		t.Fatalf("%d fallbacks with max 1", n)
 	}
 }

@@ -1,11 +1,13 @@
 # wasmhost: the daemon and the bundled plugins, built with the Makefile.
 #
 #   docker build -t wasmhost:dev --build-arg VERSION=$(git describe --always --dirty) .
-#   docker build -t wasmhost-plugins:dev --target plugins .   # the plugins alone, for Kubernetes
+#   docker build -t wasmhost-plugins:dev --target plugins .   # deploys the bundled plugins
 #
-# Stages: build (Go toolchain, runs `make build plugins`), plugins (the .wasm
-# files and a shell to copy them into a volume), daemon (the default: a
-# static binary on distroless, non-root, with the bundled plugins).
+# Stages: build (Go toolchain, runs `make build plugins`), plugins (the
+# binary and the bundled .wasm files: it publishes them to the plugin topic
+# with `wasmhost plugin deploy`, once, as a Kubernetes Job or a compose
+# one-shot service), daemon (the default: a static binary on distroless,
+# non-root, and no plugin files: its plugins come from Kafka).
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -17,14 +19,19 @@ ARG VERSION=dev
 ENV CGO_ENABLED=0
 RUN make build plugins VERSION=${VERSION}
 
-FROM busybox:1.37 AS plugins
-COPY --from=build /src/plugins/*.wasm /plugins-src/
-# Copies the bundled plugins into the volume mounted at /plugins.
-CMD ["sh", "-c", "cp /plugins-src/*.wasm /plugins/ && ls -l /plugins"]
+FROM gcr.io/distroless/static-debian12:nonroot AS plugins
+COPY --from=build /src/bin/wasmhost /usr/local/bin/wasmhost
+COPY --from=build /src/plugins/*.wasm /app/plugins/
+COPY deploy/compose.toml /app/config.toml
+WORKDIR /app
+USER nonroot
+ENTRYPOINT ["/usr/local/bin/wasmhost"]
+# Publishes every bundled plugin that has no current version yet: running
+# it again never undoes a later deploy or rollback.
+CMD ["plugin", "deploy", "--dir", "/app/plugins", "--if-missing", "--config", "/app/config.toml"]
 
 FROM gcr.io/distroless/static-debian12:nonroot AS daemon
 COPY --from=build /src/bin/wasmhost /usr/local/bin/wasmhost
-COPY --from=build /src/plugins/*.wasm /app/plugins/
 COPY deploy/compose.toml /app/config.toml
 WORKDIR /app
 USER nonroot

@@ -73,6 +73,7 @@ type k8s struct {
 		Template struct {
 			Spec struct {
 				TerminationGracePeriodSeconds int         `yaml:"terminationGracePeriodSeconds"`
+				RestartPolicy                 string      `yaml:"restartPolicy"`
 				InitContainers                []container `yaml:"initContainers"`
 				Containers                    []container `yaml:"containers"`
 				Volumes                       []struct {
@@ -124,8 +125,8 @@ func TestKubernetesManifest(t *testing.T) {
 		objs[o.Kind] = o
 	}
 	cm, dep := objs["ConfigMap"], objs["Deployment"]
-	if cm.Metadata.Name == "" || dep.Metadata.Name == "" || objs["Service"].Metadata.Name == "" {
-		t.Fatalf("want a ConfigMap, a Deployment and a Service, got %v", mapsKeys(objs))
+	if cm.Metadata.Name == "" || dep.Metadata.Name == "" || objs["Service"].Metadata.Name == "" || objs["Job"].Metadata.Name == "" {
+		t.Fatalf("want a ConfigMap, a Deployment, a Job and a Service, got %v", mapsKeys(objs))
 	}
 	cfg := loadConfig(t, "the ConfigMap's config.toml", []byte(cm.Data["config.toml"]))
 	if cfg.Embedded() || len(cfg.Pipelines) == 0 || cfg.HTTP.Listen == "" {
@@ -158,17 +159,16 @@ func TestKubernetesManifest(t *testing.T) {
 	if cmVolume == "" || !slices.Equal(c.Args[:min(3, len(c.Args))], wantArgs) {
 		t.Errorf("args %q, want %q (the ConfigMap volume %q)", c.Args, wantArgs, cmVolume)
 	}
-	// Plugins and the compilation cache are on volumes (the root file
-	// system is read-only).
-	if mounts["plugins"] != cfg.Plugins.Dir {
-		t.Errorf("plugins.dir %q is not the plugins volume (%q)", cfg.Plugins.Dir, mounts["plugins"])
-	}
+	// The compilation cache is on a volume (the root file system is
+	// read-only). Plugins are not: they come from the plugin topic.
 	if !slices.Contains(mapsValues(mounts), cfg.Plugins.CacheDir) {
 		t.Errorf("plugins.cache_dir %q is on no volume (%v)", cfg.Plugins.CacheDir, mounts)
 	}
-	if len(pod.InitContainers) != 1 || !hasMount(pod.InitContainers[0], "plugins", "/plugins") {
-		t.Errorf("the init container should fill the plugins volume at /plugins (the plugins image copies there)")
+	checkPluginsFromKafka(t, "the ConfigMap's config.toml", cfg)
+	if len(pod.InitContainers) != 0 || len(pod.Volumes) != len(mounts) || mounts["plugins"] != "" {
+		t.Errorf("the pods should have no plugin files: init containers %d, volumes %d, mounts %v", len(pod.InitContainers), len(pod.Volumes), mounts)
 	}
+	checkDeployJob(t, objs["Job"], cm.Metadata.Name)
 
 	// Probes hit the monitoring server on the port of http.listen.
 	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != port(t, cfg.HTTP.Listen) {
@@ -179,6 +179,56 @@ func TestKubernetesManifest(t *testing.T) {
 		if p == nil || p.HTTPGet.Path != want || p.HTTPGet.Port != c.Ports[0].Name {
 			t.Errorf("%s probe %+v, want GET %s on port %q", name, p, want, c.Ports[0].Name)
 		}
+	}
+}
+
+// checkPluginsFromKafka: every pipeline and source of cfg takes its plugin
+// from the plugin topic, and each is a bundled plugin (plugins/NAME), which
+// the plugins image deploys.
+func checkPluginsFromKafka(t *testing.T, what string, cfg *config.Config) {
+	t.Helper()
+	var names []string
+	for i := range cfg.Pipelines {
+		if cfg.PipelineFrom(&cfg.Pipelines[i]) != config.FromKafka {
+			t.Errorf("%s: pipeline %s does not take its plugin from Kafka", what, cfg.Pipelines[i].Name)
+		}
+		names = append(names, cfg.Pipelines[i].Plugin)
+	}
+	for i := range cfg.Sources {
+		if cfg.SourceFrom(&cfg.Sources[i]) != config.FromKafka {
+			t.Errorf("%s: source %s does not take its plugin from Kafka", what, cfg.Sources[i].Name)
+		}
+		names = append(names, cfg.Sources[i].Plugin)
+	}
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join("..", "plugins", n, "main.go")); err != nil {
+			t.Errorf("%s: plugin %q is not a bundled plugin (plugins/%s), so the plugins image does not deploy it", what, n, n)
+		}
+	}
+}
+
+// checkDeployJob: the Job runs the plugins image's deploy of the bundled
+// plugins, only those not deployed yet, against the ConfigMap's config.
+func checkDeployJob(t *testing.T, job k8s, configMap string) {
+	t.Helper()
+	pod := job.Spec.Template.Spec
+	if len(pod.Containers) != 1 || pod.RestartPolicy == "Always" {
+		t.Fatalf("the Job should run one container that finishes: %+v", pod)
+	}
+	c := pod.Containers[0]
+	var cmVolume string
+	for _, v := range pod.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == configMap {
+			cmVolume = v.Name
+		}
+	}
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.Name] = m.MountPath
+	}
+	want := []string{"plugin", "deploy", "--dir", "/app/plugins", "--if-missing", "--config", filepath.Join(mounts[cmVolume], "config.toml")}
+	if !strings.HasPrefix(c.Image, "wasmhost-plugins:") || cmVolume == "" || !slices.Equal(c.Args, want) {
+		t.Errorf("the Job runs %s %q, want wasmhost-plugins %q", c.Image, c.Args, want)
 	}
 }
 
@@ -225,7 +275,7 @@ func TestDockerCompose(t *testing.T) {
 	if err := yaml.Unmarshal(read(t, "docker-compose.yml"), &compose); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	kafka, wh := compose.Services["kafka"], compose.Services["wasmhost"]
+	kafka, wh, plugins := compose.Services["kafka"], compose.Services["wasmhost"], compose.Services["plugins"]
 	if !strings.HasPrefix(kafka.Image, "apache/kafka:") {
 		t.Errorf("kafka image %q, want Apache Kafka", kafka.Image)
 	}
@@ -234,6 +284,13 @@ func TestDockerCompose(t *testing.T) {
 	}
 	if wh.Build["context"] != "." || wh.Build["target"] != "daemon" || wh.DependsOn["kafka"].Condition != "service_healthy" {
 		t.Errorf("wasmhost service: build %v, depends_on %v", wh.Build, wh.DependsOn)
+	}
+	// The plugins service deploys the bundled plugins to the plugin topic,
+	// with the daemons' config, before the daemons start.
+	wantDeploy := []string{"plugin", "deploy", "--dir", "/app/plugins", "--if-missing", "--config", "/app/config.toml"}
+	if plugins.Build["target"] != "plugins" || !slices.Equal(plugins.Command, wantDeploy) || !slices.Equal(plugins.Volumes, wh.Volumes) ||
+		wh.DependsOn["plugins"].Condition != "service_completed_successfully" {
+		t.Errorf("plugins service: build %v, command %q, volumes %v; wasmhost depends_on %v", plugins.Build, plugins.Command, plugins.Volumes, wh.DependsOn)
 	}
 	// The config it mounts exists, loads, and points at the kafka service.
 	var cfgPath string
@@ -247,6 +304,7 @@ func TestDockerCompose(t *testing.T) {
 		t.Fatalf("wasmhost should mount a config at /app/config.toml and run it: volumes %v, command %v", wh.Volumes, wh.Command)
 	}
 	cfg := loadConfig(t, cfgPath, read(t, cfgPath))
+	checkPluginsFromKafka(t, cfgPath, cfg)
 	advertised := strings.TrimPrefix(kafka.Environment["KAFKA_ADVERTISED_LISTENERS"], "PLAINTEXT://")
 	if !slices.Equal(cfg.Kafka.Brokers, []string{advertised}) {
 		t.Errorf("%s: brokers %v, the kafka service advertises %s", cfgPath, cfg.Kafka.Brokers, advertised)
@@ -309,7 +367,7 @@ func TestDockerfileBuildsWithTheMakefile(t *testing.T) {
 	if !slices.Equal(names, []string{"build", "plugins", "daemon"}) {
 		t.Fatalf("stages %v, want build, plugins, daemon (the default, last)", names)
 	}
-	build, daemon := stages[0], stages[2]
+	build, plugins, daemon := stages[0], stages[1], stages[2]
 
 	goMod := string(read(t, "go.mod"))
 	want := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(goMod)
@@ -346,12 +404,24 @@ func TestDockerfileBuildsWithTheMakefile(t *testing.T) {
 	if bin == nil {
 		t.Fatal("Makefile: no BIN")
 	}
-	if !slices.Contains(daemon.lines, "COPY --from=build /src/"+bin[1]+" /usr/local/bin/wasmhost") {
-		t.Errorf("the daemon stage does not copy the Makefile's binary %s: %q", bin[1], daemon.lines)
+	for _, st := range []stage{plugins, daemon} {
+		if !slices.Contains(st.lines, "COPY --from=build /src/"+bin[1]+" /usr/local/bin/wasmhost") {
+			t.Errorf("the %s stage does not copy the Makefile's binary %s: %q", st.name, bin[1], st.lines)
+		}
 	}
+	// The plugins image ships the plugins and deploys them; the daemon
+	// image has none (its plugins come from Kafka).
 	if !regexp.MustCompile(`(?m)^plugins/%\.wasm:`).MatchString(makefile) ||
-		!slices.Contains(daemon.lines, "COPY --from=build /src/plugins/*.wasm /app/plugins/") {
-		t.Errorf("the Makefile builds plugins/NAME.wasm and the image ships them in /app/plugins")
+		!slices.Contains(plugins.lines, "COPY --from=build /src/plugins/*.wasm /app/plugins/") {
+		t.Errorf("the Makefile builds plugins/NAME.wasm and the plugins image ships them in /app/plugins")
+	}
+	if !slices.Contains(plugins.lines, `CMD ["plugin", "deploy", "--dir", "/app/plugins", "--if-missing", "--config", "/app/config.toml"]`) {
+		t.Errorf("the plugins image should deploy its plugins by default: %q", plugins.lines)
+	}
+	for _, l := range daemon.lines {
+		if strings.Contains(l, ".wasm") {
+			t.Errorf("the daemon image has plugin files (%q): its plugins come from Kafka", l)
+		}
 	}
 	// The config baked into the image loads, with its plugins where the
 	// image puts them.
@@ -364,9 +434,7 @@ func TestDockerfileBuildsWithTheMakefile(t *testing.T) {
 	if baked == "" {
 		t.Fatal("the daemon stage bakes no /app/config.toml")
 	}
-	if cfg := loadConfig(t, baked, read(t, baked)); cfg.Plugins.Dir != "/app/plugins" {
-		t.Errorf("%s: plugins.dir %q, the image has them in /app/plugins", baked, cfg.Plugins.Dir)
-	}
+	checkPluginsFromKafka(t, baked, loadConfig(t, baked, read(t, baked)))
 	dockerignore := string(read(t, ".dockerignore"))
 	for _, p := range []string{"bin", "*.wasm", ".git"} {
 		if !slices.Contains(strings.Fields(dockerignore), p) {

@@ -96,6 +96,12 @@ func (r *Runtime) Inspect(ctx context.Context, o LoadOptions) (*Inspection, erro
 	if err != nil {
 		return nil, err
 	}
+	return r.InspectCode(ctx, o, code)
+}
+
+// InspectCode is Inspect for a module already in memory; o.Path only names
+// it. `wasmhost plugin deploy` inspects the bytes it then publishes.
+func (r *Runtime) InspectCode(ctx context.Context, o LoadOptions, code []byte) (*Inspection, error) {
 	pages, err := limitPages(o.MemoryLimit)
 	if err != nil {
 		return nil, err

@@ -94,11 +94,26 @@ func (r *Runtime) Load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 	return p, nil
 }
 
+// LoadCode is Load for a module already in memory (read from Kafka, or a
+// file whose bytes were checked first): o.Path only names where the code
+// came from, in logs and errors. code is not kept.
+func (r *Runtime) LoadCode(ctx context.Context, o LoadOptions, code []byte) (*Plugin, error) {
+	p, err := r.loadCode(ctx, o, code)
+	if err != nil {
+		return nil, &PluginError{Plugin: o.Name, Func: "load " + o.Path, Err: err}
+	}
+	return p, nil
+}
+
 func (r *Runtime) load(ctx context.Context, o LoadOptions) (*Plugin, error) {
 	code, err := os.ReadFile(o.Path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPlugin, err)
 	}
+	return r.loadCode(ctx, o, code)
+}
+
+func (r *Runtime) loadCode(ctx context.Context, o LoadOptions, code []byte) (*Plugin, error) {
 	sum := sha256.Sum256(code)
 	sha := hex.EncodeToString(sum[:])
 	if o.SHA256 != "" && !strings.EqualFold(o.SHA256, sha) {

@@ -25,6 +25,10 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 	TLS         TLSOptions
 	SASL        SASLOptions
+	// MaxMessageBytes, when set, raises the largest record the producer
+	// sends and the fetch size consumers start with, for topics whose
+	// records exceed the 1 MB defaults (the plugin topic). 0 keeps them.
+	MaxMessageBytes int
 }
 
 // TLSOptions enable TLS to the brokers.
@@ -95,6 +99,12 @@ func NewSaramaConfig(o ClientOptions) (*sarama.Config, error) {
 		return nil, err
 	}
 	tuneProducer(cfg)
+	if o.MaxMessageBytes > 0 {
+		// A record larger than the fetch size is still returned whole by
+		// brokers (KIP-74), but starting at its size spares the retries.
+		cfg.Producer.MaxMessageBytes = o.MaxMessageBytes
+		cfg.Consumer.Fetch.Default = int32(o.MaxMessageBytes)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("kafka: invalid client configuration: %w", err)
 	}

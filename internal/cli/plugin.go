@@ -31,6 +31,7 @@ and inspect a .wasm file. docs/plugin-guide.md walks through them.`,
 		},
 	}
 	plugin.AddCommand(newPluginNewCmd(), newPluginBuildCmd(), newPluginTestCmd(), newPluginInspectCmd())
+	plugin.AddCommand(newPluginDeployCmd(), newPluginListCmd(), newPluginRollbackCmd(), newPluginRemoveCmd(), newPluginKeygenCmd(), newPluginSignCmd())
 	return plugin
 }
 

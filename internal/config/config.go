@@ -87,6 +87,11 @@ type HTTP struct {
 type Plugins struct {
 	Dir      string `toml:"dir"`
 	CacheDir string `toml:"cache_dir"` // "" disables the compilation cache
+	// From, Topic, MaxSize and TrustedKeys: see plugins.go.
+	From        PluginFrom  `toml:"from"`         // where plugins come from unless a pipeline or source says
+	Topic       string      `toml:"topic"`        // the compacted plugin topic (from = "kafka")
+	MaxSize     Size        `toml:"max_size"`     // the largest module the plugin topic carries
+	TrustedKeys []PublicKey `toml:"trusted_keys"` // when set, only modules signed by one of these load
 }
 
 // Reload says what the daemon watches to reload without a restart. SIGHUP
@@ -116,6 +121,8 @@ type Pipeline struct {
 	Consumers int      `toml:"consumers"`
 	BatchSize int      `toml:"batch_size"`
 	BatchWait Duration `toml:"batch_wait"`
+	// PluginFrom overrides plugins.from for this pipeline; "" inherits it.
+	PluginFrom PluginFrom `toml:"plugin_from"`
 	// TickInterval, when set, ticks each partition's plugin instance at
 	// this interval between batches (a windowed aggregation closes its
 	// window there); zero never ticks.
@@ -193,6 +200,8 @@ type Source struct {
 	// fleet, and the consumer group its daemons share (see fleet.go).
 	Lease      SourceLease `toml:"lease"`
 	LeaseGroup string      `toml:"lease_group"` // "" = DefaultLeaseGroup(Name)
+	// PluginFrom overrides plugins.from for this source; "" inherits it.
+	PluginFrom PluginFrom `toml:"plugin_from"`
 }
 
 // Default returns the configuration of an empty file: the embedded broker,
@@ -208,7 +217,7 @@ func Default() *Config {
 			DialTimeout: Duration{10 * time.Second},
 		},
 		EmbeddedBroker: Embedded{Listen: "127.0.0.1:9092", DataDir: "data/kafka"},
-		Plugins:        Plugins{Dir: "plugins", CacheDir: ".cache/wasmhost"},
+		Plugins:        defaultPlugins(),
 		Reload:         Reload{WatchPlugins: true, Delay: Duration{200 * time.Millisecond}},
 		Topics:         []Topic{},
 		Pipelines:      []Pipeline{},
@@ -299,7 +308,8 @@ func pluginPath(plugin, dir string) string {
 
 // PluginName is how logs, errors and the status page name a plugin: the
 // plugin key itself, or for a plugin configured by path ("build/grep.wasm")
-// its file name without ".wasm" ("grep"), not the full path.
+// its file name without ".wasm" ("grep"), not the full path. It is also the
+// name a plugin is deployed and signed under.
 func PluginName(plugin string) string {
 	if isPluginFile(plugin) {
 		return strings.TrimSuffix(filepath.Base(plugin), ".wasm")

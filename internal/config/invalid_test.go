@@ -47,6 +47,16 @@ func TestLoadInvalid(t *testing.T) {
 		{"zero shutdown and source interval", "shutdown_timeout = \"0s\"\n[[sources]]\nname = \"s\"\nplugin = \"p\"\ninterval = \"0s\"",
 			map[string]string{"shutdown_timeout": "greater than 0", "sources[0].interval": "greater than 0"}},
 
+		// Plugins from Kafka and signatures.
+		{"bad plugin origin", "[plugins]\nfrom = \"s3\"\n" + minimalPipeline(`plugin_from = "http"`),
+			map[string]string{"plugins.from": `"s3" is not one of files, kafka`, "pipelines[0].plugin_from": `"http" is not one of files, kafka`}},
+		{"file plugin from kafka", "[[sources]]\nname = \"s\"\nplugin = \"build/s.wasm\"\nplugin_from = \"kafka\"",
+			map[string]string{"sources[0].plugin": `"build/s.wasm" is a file, but the plugin comes from Kafka`}},
+		{"plugin topic and size", "[plugins]\ntopic = \"a b\"\nmax_size = \"128MiB\"",
+			map[string]string{"plugins.topic": "is not a valid topic name", "plugins.max_size": "must be between 1MiB and 64MiB, got 128MiB"}},
+		{"trusted keys", "[plugins]\ntrusted_keys = [\"ssh-ed25519 AAAA\", \"ed25519:AAAA\", \"ed25519:oqWTGWb68kWDv4biKBvJmri8RRRjiqXwzGDpnwXr81Y=\", \"ed25519:oqWTGWb68kWDv4biKBvJmri8RRRjiqXwzGDpnwXr81Y=\"]",
+			map[string]string{"plugins.trusted_keys[0]": "is not a public key", "plugins.trusted_keys[1]": "must hold 32 bytes", "plugins.trusted_keys[3]": "repeats plugins.trusted_keys[2]"}},
+
 		// Sizes and digests.
 		{"size with decimal unit", minimalPipeline("[pipelines.limits]", `memory = "64MB"`),
 			map[string]string{"pipelines[0].limits.memory": `"64MB" is not a size`}},

@@ -36,6 +36,7 @@ func (c *Config) validate(p *problems) {
 	if c.Plugins.Dir == "" {
 		p.add("plugins.dir", "required")
 	}
+	c.validatePlugins(p)
 	positive(p, "reload.delay", c.Reload.Delay)
 	c.validateTopics(p)
 	names := map[string]string{} // pipeline or source name -> key of its first use

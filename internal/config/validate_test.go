@@ -53,7 +53,8 @@ func TestValidateBuiltInGo(t *testing.T) {
 		}},
 		{"zero config", func(c *Config) { *c = Config{} }, []string{
 			"embedded.listen", "kafka.client_id", "kafka.dial_timeout", "kafka.version",
-			"log.format", "log.level", "plugins.dir", "reload.delay", "shutdown_timeout",
+			"log.format", "log.level", "plugins.dir", "plugins.from", "plugins.max_size", "plugins.topic",
+			"reload.delay", "shutdown_timeout",
 		}},
 		{"client tls files exist", func(c *Config) {
 			c.Kafka.Brokers = []string{"k:9092"}

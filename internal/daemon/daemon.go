@@ -114,6 +114,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	closers = append(closers, rt.Close)
 	plugins := newPluginSet(rt, o.Stats, log)
 	plugins.mon = mon
+	plugins.topic, plugins.trusted = newPluginTopic(client, copts, cfg), trustedKeys(cfg)
 	closers = append(closers, plugins.close)
 
 	producer, err := kafka.NewProducer(client, kafka.ProducerOptions{Logger: log})

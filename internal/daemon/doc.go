@@ -8,8 +8,10 @@
 // broker close, all within the configured shutdown timeout.
 //
 // While it runs, one goroutine applies reloads: plugin files that changed
-// (watched with fsnotify, see watcher) are loaded and swapped into their
-// slots (pluginSet.refresh), and a reload request (Options.Reload, SIGHUP)
+// (watched with fsnotify, see watcher), and plugins whose current version
+// in the plugin topic changed (followed with fleet.Follower), are loaded in
+// parallel and swapped into their slots (pluginSet.refreshEntries), and a
+// reload request (Options.Reload, SIGHUP)
 // or a change of the config file loads the config again and stops, starts
 // or restarts only the pipelines and sources that changed (reloader). The
 // running pipelines, sources and plugins are touched by that goroutine

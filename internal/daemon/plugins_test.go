@@ -25,10 +25,10 @@ func readPlugin(t *testing.T, pkg string) []byte {
 	return b
 }
 
-func newTestPluginSet(t *testing.T) (*pluginSet, *ReloadStats, *bytes.Buffer) {
+func newTestPluginSet(t *testing.T) (*pluginSet, *ReloadStats, *testutil.SyncBuffer) {
 	t.Helper()
 	ctx := context.Background()
-	logs := &bytes.Buffer{}
+	logs := &testutil.SyncBuffer{}
 	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)

@@ -51,18 +51,22 @@ func (r *reloader) run(ctx context.Context) {
 		case <-r.opts.Reload:
 			r.log.Info().Msg("reload requested: reloading the config and rescanning the plugin files")
 			r.reloadConfig(ctx)
+			all := map[string]time.Time{}
 			for _, f := range r.plugins.files() {
-				r.plugins.refresh(ctx, f, time.Time{}, true)
+				all[f] = time.Time{}
 			}
+			r.plugins.refreshFiles(ctx, all, true)
+			r.plugins.refreshKafka(ctx, true)
+		case <-r.plugins.changes():
+			r.plugins.refreshKafka(ctx, false)
 		case <-r.watcher.signal:
-			for path, first := range r.watcher.take() {
-				if path == r.configAbs {
-					r.log.Info().Str("path", path).Msg("config file changed: reloading it")
-					r.reloadConfig(ctx)
-					continue
-				}
-				r.plugins.refresh(ctx, path, first, false)
+			files := r.watcher.take()
+			if first, ok := files[r.configAbs]; ok && r.configAbs != "" {
+				delete(files, r.configAbs)
+				r.log.Info().Str("path", r.configAbs).Time("first_change", first).Msg("config file changed: reloading it")
+				r.reloadConfig(ctx)
 			}
+			r.plugins.refreshFiles(ctx, files, false)
 		}
 	}
 }

@@ -52,7 +52,11 @@ batchsize = 10
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{{"run", "--no-such-flag"}, {"frobnicate"}, {"version", "extra"}, {"run", "--config", "/does/not/exist.toml"},
 		{"reload"}, {"reload", "--pid", "1", "--pid-file", "x"}, {"reload", "--pid-file", "/does/not/exist.pid"},
-		{"broker", "--log-format", "xml"}, {"run", "--log-level", "loud"}} {
+		{"broker", "--log-format", "xml"}, {"run", "--log-level", "loud"},
+		{"plugin", "deploy", "tag"}, {"plugin", "deploy", "a@b", "x.wasm"}, {"plugin", "deploy", "tag", "/does/not/exist.wasm"},
+		{"plugin", "deploy", "tag", "x.wasm", "--dir", "."}, {"plugin", "deploy", "tag", "x.wasm", "--sign", "/does/not/exist.key"},
+		{"plugin", "rollback"}, {"plugin", "remove"}, {"plugin", "keygen"}, {"plugin", "sign", "x.wasm"},
+		{"plugin", "list", "--config", "/does/not/exist.toml"}} {
 		if _, stderr, code := runCLI(t, args...); code != 2 || stderr == "" {
 			t.Errorf("%v: exit code %d, stderr %q", args, code, stderr)
 		}

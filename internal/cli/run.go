@@ -47,15 +47,17 @@ without a signal.`,
 				return usageError{err}
 			}
 			log := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			id := daemon.NewID() // here, so that the signal lines name the daemon too (Run adds it to its own)
+			ctx, stop := signalContext(log.With().Str("daemon", id).Logger())
+			defer stop()
+			// After the signal handlers: whoever reads the pid file may
+			// signal the process, and SIGTERM must then stop it gracefully.
 			if pidFile != "" {
 				if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 					return fmt.Errorf("--pid-file: %w", err)
 				}
 				defer os.Remove(pidFile)
 			}
-			id := daemon.NewID() // here, so that the signal lines name the daemon too (Run adds it to its own)
-			ctx, stop := signalContext(log.With().Str("daemon", id).Logger())
-			defer stop()
 			err = daemon.Run(ctx, cfg, log, daemon.Options{ID: id, Reload: reload, LoadConfig: load, ConfigPath: path, Version: Version})
 			if errors.Is(err, fs.ErrNotExist) {
 				// A file the configuration names (a plugin, say) is

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,9 +20,10 @@ import (
 
 // daemonProc is the wasmhost binary running as a subprocess.
 type daemonProc struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan error
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan error
+	pidFile string // written by the daemon once its signal handlers are in place
 }
 
 func startDaemon(t *testing.T, configPath string) *daemonProc {
@@ -32,6 +35,12 @@ func startDaemon(t *testing.T, configPath string) *daemonProc {
 func startDaemonArgs(t *testing.T, args ...string) *daemonProc {
 	t.Helper()
 	d := &daemonProc{logs: &syncBuffer{}, done: make(chan error, 1)}
+	if !slices.Contains(args, "--pid-file") {
+		d.pidFile = filepath.Join(t.TempDir(), "wasmhost.pid")
+		args = append(slices.Clip(args), "--pid-file", d.pidFile)
+	} else {
+		d.pidFile = args[slices.Index(args, "--pid-file")+1]
+	}
 	d.cmd = exec.Command(wasmhostBinary(t), append(append([]string{"run"}, args...), "--log-format", "json")...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
@@ -51,23 +60,25 @@ func startDaemonArgs(t *testing.T, args ...string) *daemonProc {
 }
 
 // stop sends SIGTERM and returns the exit code. It first waits for the
-// daemon to be running (or to have exited): a SIGTERM that lands before
-// the CLI has installed its handler ends the process by the signal's
-// default action (exit code -1), which a busy machine made happen when a
-// test stopped a daemon it had just restarted.
+// daemon's pid file, which `run` writes once its signal handlers are in
+// place (or for the exit): a SIGTERM that lands before that ends the
+// process by the signal's default action (exit code -1), which a busy
+// machine made happen when a test stopped a daemon it had just restarted.
 func (d *daemonProc) stop(t *testing.T) int {
 	t.Helper()
-	running := time.After(90 * time.Second)
-	for !strings.Contains(d.logs.String(), `"wasmhost running"`) {
-		select {
-		case err := <-d.done:
-			d.done <- err // for the select below
-		case <-running:
-			t.Logf("daemon %d not running after 90s; stopping it anyway", d.cmd.Process.Pid)
-		case <-time.After(20 * time.Millisecond):
-			continue
-		}
-		break
+	if d.pidFile != "" {
+		waitFor(t, 90*time.Second, "the daemon's pid file (its signal handlers)", func() bool {
+			if _, err := os.Stat(d.pidFile); err == nil {
+				return true
+			}
+			select {
+			case err := <-d.done:
+				d.done <- err // exited: stop's select below sees it
+				return true
+			default:
+				return false
+			}
+		})
 	}
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func main() {
 	flag.IntVar(&o.Runs, "runs", d.Runs, "runs per figure (the median is reported)")
 	flag.Float64Var(&o.Scale, "scale", d.Scale, "multiply record counts and the latency window (e.g. 0.1 for a quick check)")
 	flag.StringVar(&o.BoundaryFile, "boundary", "", "output of `go test -bench Boundary ./host/` to include")
-	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write the CPU profile of each wasmhost at-least-once run to `PREFIX`-<partitions>p-<bytes>B.pprof")
+	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write the CPU profile of each at-least-once run to `PREFIX`-<baseline|wasmhost>-<partitions>p-<bytes>B.pprof")
 	quiet := flag.Bool("q", false, "do not print a line per measurement")
 	parts := flag.String("partitions", "", "partition counts of the scaling grid, e.g. \"1,4,16\" (default all)")
 	values := flag.String("values", "", "value sizes in bytes of the scaling grid, e.g. \"100,1024\" (default all)")

@@ -45,8 +45,9 @@ type Options struct {
 	// "" leaves the boundary rows out.
 	BoundaryFile string
 	// CPUProfile, when set, is a path prefix: the CPU profile of each
-	// wasmhost at-least-once throughput run is written to
-	// <prefix>-<partitions>p-<bytes>B.pprof (the last run of a shape wins).
+	// at-least-once throughput run, baseline and wasmhost, is written to
+	// <prefix>-<kind>-<partitions>p-<bytes>B.pprof (the last run of a shape
+	// wins). It covers the whole process: broker and harness too.
 	CPUProfile string
 	// Skip names parts not to run: "throughput", "latency", "process".
 	Skip []string
@@ -268,19 +269,19 @@ func (h *harness) copyRun(ctx context.Context, kind string, g config.Guarantee, 
 			return copyRate{}, err
 		}
 		stop = c.stop
+		if stop, err = h.profiled(kind, r, stop); err != nil {
+			return copyRate{}, err
+		}
 	default:
 		d, err := h.startDaemon(ctx, pipelineSpec{in: in, out: out, group: group, guarantee: g})
 		if err != nil {
 			return copyRate{}, err
 		}
 		stop = d.stop
-		if h.opts.CPUProfile != "" && g == config.AtLeastOnce {
-			stopProfile, err := startProfile(fmt.Sprintf("%s-%dp-%dB.pprof", h.opts.CPUProfile, r.Partitions, r.ValueBytes))
-			if err != nil {
-				_ = stop()
+		if g == config.AtLeastOnce {
+			if stop, err = h.profiled(kind, r, stop); err != nil {
 				return copyRate{}, err
 			}
-			stop = func() error { stopProfile(); return d.stop() }
 		}
 	}
 	// The output's high-water mark counts records; under exactly-once it
@@ -321,6 +322,20 @@ func rateOrErr(rate copyRate, err error) string {
 // hostInfo describes the machine for the report.
 func hostInfo() (string, int) {
 	return runtime.GOOS + "/" + runtime.GOARCH + " " + runtime.Version(), runtime.NumCPU()
+}
+
+// profiled starts the CPU profile of a run when Options.CPUProfile is set
+// and returns stop extended to stop it too; on error it has called stop.
+func (h *harness) profiled(kind string, r records, stop func() error) (func() error, error) {
+	if h.opts.CPUProfile == "" {
+		return stop, nil
+	}
+	stopProfile, err := startProfile(fmt.Sprintf("%s-%s-%dp-%dB.pprof", h.opts.CPUProfile, kind, r.Partitions, r.ValueBytes))
+	if err != nil {
+		_ = stop()
+		return nil, err
+	}
+	return func() error { stopProfile(); return stop() }, nil
 }
 
 // startProfile starts the CPU profile; the function returned stops it.

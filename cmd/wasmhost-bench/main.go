@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,7 +31,8 @@ func main() {
 	quiet := flag.Bool("q", false, "do not print a line per measurement")
 	parts := flag.String("partitions", "", "partition counts of the scaling grid, e.g. \"1,4,16\" (default all)")
 	values := flag.String("values", "", "value sizes in bytes of the scaling grid, e.g. \"100,1024\" (default all)")
-	skip := flag.String("skip", "", "parts not to run, comma-separated: throughput, latency, process")
+	flag.StringVar(&o.Python, "python", d.Python, "the Python interpreter, with confluent_kafka, for the original design's row")
+	skip := flag.String("skip", "", "parts not to run, comma-separated: throughput, latency, process, original")
 	flag.Parse()
 	var err error
 	if o.Partitions, err = ints[int32](*parts, d.Partitions); err != nil {
@@ -40,10 +42,11 @@ func main() {
 		usage("-values: %v", err)
 	}
 	if *skip != "" {
+		known := []string{"throughput", "latency", "process", "original"}
 		o.Skip = strings.Split(*skip, ",")
 		for _, s := range o.Skip {
-			if s != "throughput" && s != "latency" && s != "process" {
-				usage("-skip: %q is not one of throughput, latency, process", s)
+			if !slices.Contains(known, s) {
+				usage("-skip: %q is not one of %s", s, strings.Join(known, ", "))
 			}
 		}
 	}

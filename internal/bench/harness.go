@@ -49,7 +49,11 @@ type Options struct {
 	// <prefix>-<kind>-<partitions>p-<bytes>B.pprof (the last run of a shape
 	// wins). It covers the whole process: broker and harness too.
 	CPUProfile string
-	// Skip names parts not to run: "throughput", "latency", "process".
+	// Python is the interpreter that runs the original design's loop
+	// (it needs confluent_kafka: scripts/setup-python-kafka.sh).
+	Python string
+	// Skip names parts not to run: "throughput", "latency", "process",
+	// "original".
 	Skip []string
 	// Progress receives one line per measurement; nil discards them.
 	Progress io.Writer
@@ -72,6 +76,7 @@ func DefaultOptions() Options {
 		LatencyRate:       10_000,
 		LatencyDuration:   4 * time.Second,
 		ProcessPartitions: 10,
+		Python:            "/usr/bin/python3",
 	}
 }
 
@@ -126,6 +131,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.ProcessPartitions <= 0 {
 		o.ProcessPartitions = d.ProcessPartitions
 	}
+	if o.Python == "" {
+		o.Python = d.Python
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -152,6 +160,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.runs("process") {
 		h.process(ctx)
+	}
+	if o.runs("original") {
+		h.original(ctx)
 	}
 	h.boundary()
 	h.rep.Seconds = time.Since(start).Seconds()

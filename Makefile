@@ -24,6 +24,10 @@ plugins: $(WASM)
 plugins/%.wasm: plugins/%/*.go $(shell find sdk -name '*.go' -not -name '*_test.go')
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./plugins/$*
 
+# The counter example, for the benchmark's stateful row.
+examples/counter/counter.wasm: examples/counter/*.go $(shell find sdk -name '*.go' -not -name '*_test.go')
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/counter
+
 run: build plugins
 	./$(BIN) run --config config.toml
 
@@ -54,11 +58,13 @@ test: setup-c setup-browser setup-python
 # Python loop vs the wasmhost process), which prints the table and writes
 # bench/results.json. About 8 minutes on 2 cores. Without apt-get for
 # python3-confluent-kafka only the original design's row is left out.
-bench: build plugins
+bench: build plugins examples/counter/counter.wasm
 	@mkdir -p bench
 	@scripts/setup-python-kafka.sh || echo "make bench: python3-confluent-kafka is missing: the original design's row will report why it was skipped" >&2
 	$(GO) test -run '^$$' -bench . -benchmem ./sdk/...
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/ | tee bench/host.txt
+	# State restore from a changelog (target: 200,000 records/s per partition).
+	$(GO) test -run '^$$' -bench Restore -benchtime 3x ./internal/state/
 	# Hot reload: file write to the new version serving, and the throughput dip.
 	$(GO) test -run '^$$' -bench PluginSwap -benchtime 5x ./internal/e2e/
 	$(GO) run ./cmd/wasmhost-bench -bin $(BIN) -plugins plugins -boundary bench/host.txt -out bench/results.json

@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -305,5 +306,31 @@ func TestHandleBatchAllocatesPerCallNotPerRecord(t *testing.T) {
 	one, many := allocs(1), allocs(256)
 	if many > one+2 {
 		t.Errorf("%.0f allocations for a batch of 256, %.0f for a batch of 1: the host allocates per record", many, one)
+	}
+}
+
+// A Go plugin's panic is one log line, its message, with the stack trace as
+// a field, not a warning per line of the trace.
+func TestPanicIsOneLogLine(t *testing.T) {
+	var logs testutil.SyncBuffer
+	p := load(t, newRuntime(t), "host/testdata/plugins/hostile")
+	inst := instantiate(t, p, host.InstanceOptions{Config: map[string]string{"to": "out"}, Logger: zerolog.New(&logs)})
+	if _, err := inst.HandleBatch(context.Background(), batchOf("a", "panic")); !errors.Is(err, host.ErrTrap) {
+		t.Fatalf("err = %v", err)
+	}
+	var stderr []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err == nil && m["stream"] == "stderr" {
+			stderr = append(stderr, m)
+		}
+	}
+	if len(stderr) != 1 {
+		t.Fatalf("%d stderr log lines, want 1:\n%s", len(stderr), logs.String())
+	}
+	msg, _ := stderr[0]["message"].(string)
+	stack, _ := stderr[0]["stack"].(string)
+	if !strings.HasPrefix(msg, "panic: hostile: asked to panic") || !strings.Contains(stack, "goroutine") {
+		t.Fatalf("message %q, stack %q", msg, stack)
 	}
 }

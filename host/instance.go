@@ -34,6 +34,7 @@ type Instance struct {
 	// deadline is when the call in progress must end; yield and
 	// nanosleep read it on the calling goroutine.
 	deadline time.Time
+	state    State // nil: no state
 	broken   bool
 	closed   bool
 }
@@ -73,6 +74,7 @@ func (p *Plugin) newInstance(ctx context.Context, o InstanceOptions) (*Instance,
 		limits: o.Limits.withDefaults(),
 		allow:  o.AllowTopic,
 		parts:  o.Partitions,
+		state:  o.State,
 		config: abi.AppendConfig(nil, cfg),
 		log:    log,
 		stdout: newLineWriter(log, zerolog.InfoLevel, "stdout"),
@@ -172,8 +174,9 @@ func (i *Instance) Tick(ctx context.Context, now time.Time) (*Result, error) {
 }
 
 func (i *Instance) finish(ctx context.Context, fn api.Function, name string) (*Result, error) {
+	i.st.inHandler = true
 	err := i.call(ctx, fn, name, 2)
-	i.st.inBatch = false
+	i.st.inBatch, i.st.inHandler = false, false
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,10 @@ import (
 
 // Bounds on a plugin's stdout/stderr.
 const (
-	maxLineBytes    = 4 << 10 // a longer line is cut
-	linesPerSecond  = 100     // more lines in a second are dropped, and counted
-	recentStderrMax = 4       // lines of stderr kept to explain a trap
+	maxLineBytes    = 4 << 10  // a longer line is cut
+	linesPerSecond  = 100      // more lines in a second are dropped, and counted
+	recentStderrMax = 4        // lines of stderr kept to explain a trap
+	maxStackBytes   = 16 << 10 // a Go panic's stack kept for its log line
 )
 
 // lineWriter turns a plugin's stdout or stderr into log lines tagged with the
@@ -32,6 +33,12 @@ type lineWriter struct {
 	// panicLine is the last Go "panic:" or "fatal error:" line, which says
 	// more about a trap than the stack trace after it.
 	panicLine string
+	// A Go panic's message and stack are one log line, with the stack as
+	// a field: from the panic line on, lines are held in stack until the
+	// trap is reported (recentSuffix) or the stream is flushed.
+	inPanic bool
+	stack   []string
+	stackN  int // bytes in stack
 }
 
 func newLineWriter(log zerolog.Logger, level zerolog.Level, stream string) *lineWriter {
@@ -60,8 +67,19 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 func (w *lineWriter) emit() {
 	line := string(w.partial)
 	w.partial = w.partial[:0]
-	if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+	isPanic := strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")
+	if isPanic && !w.inPanic {
 		w.panicLine = line
+	}
+	if isPanic || w.inPanic {
+		if !w.inPanic {
+			w.inPanic, w.stack, w.stackN = true, w.stack[:0], 0
+		}
+		if w.stackN+len(line) <= maxStackBytes {
+			w.stack = append(w.stack, line)
+			w.stackN += len(line) + 1
+		}
+		return
 	}
 	if w.stream == "stderr" {
 		w.recent = append(w.recent, line)
@@ -84,6 +102,17 @@ func (w *lineWriter) emit() {
 	w.log.WithLevel(w.level).Str("stream", w.stream).Msg(line)
 }
 
+// flushPanic logs a held Go panic as one line: its first line as the
+// message, everything from it on as the stack field.
+func (w *lineWriter) flushPanic() {
+	if !w.inPanic {
+		return
+	}
+	msg := w.stack[0]
+	w.log.WithLevel(w.level).Str("stream", w.stream).Str("stack", strings.Join(w.stack, "\n")).Msg(msg)
+	w.inPanic, w.stack, w.stackN = false, w.stack[:0], 0
+}
+
 // Flush logs a last partial line.
 func (w *lineWriter) Flush() {
 	w.mu.Lock()
@@ -91,6 +120,7 @@ func (w *lineWriter) Flush() {
 	if len(w.partial) > 0 {
 		w.emit()
 	}
+	w.flushPanic()
 }
 
 // recentSuffix returns the last stderr lines (a Go panic's message) to
@@ -101,6 +131,7 @@ func (w *lineWriter) recentSuffix() string {
 	if len(w.partial) > 0 {
 		w.emit()
 	}
+	w.flushPanic()
 	defer func() { w.recent, w.panicLine = w.recent[:0], "" }()
 	if w.panicLine != "" {
 		return "; " + w.panicLine

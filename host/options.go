@@ -88,6 +88,9 @@ type InstanceOptions struct {
 	Partitions func(topic string) int32
 	Limits     Limits
 	Grants     Grants
+	// State is the key-value store the state_* host functions reach (see
+	// kv.go); nil keeps no state, and they answer StatusNoState.
+	State State
 }
 
 // Output is one record the plugin produced. Input is the index in the batch

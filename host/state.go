@@ -35,6 +35,11 @@ type callState struct {
 	reader        abi.OutputReader
 	arena         []byte  // what the outputs of a produce call alias
 	equal         []uint8 // by output of a produce call: keyEqual, valueEqual
+
+	// inHandler: a batch or tick handler is running, the only calls that
+	// may change state (kv.go).
+	inHandler bool
+	scanBuf   []byte // state_scan's entries, reused
 }
 
 func (st *callState) reset(batch *abi.BatchWriter, count int, inBatch bool) {

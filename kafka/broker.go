@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -86,6 +87,10 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 		kfake.GroupMinSessionTimeout(minSessionTimeout),
 	)
 	if o.DataDir != "" {
+		if _, err := repairIndexes(o.DataDir, o.Logger); err != nil {
+			ln.Close()
+			return nil, err
+		}
 		opts = append(opts, kfake.DataDir(o.DataDir))
 	}
 	if o.SyncWrites {
@@ -150,6 +155,11 @@ func advertise(a net.Addr) net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ta.Port}
 }
 
+// kfakeSlowEndTxn starts kfake's warning for any EndTxn over 5 ms, which on
+// a loaded machine or with a data dir is most of them: it is not something
+// an operator can act on, so it goes to debug.
+const kfakeSlowEndTxn = "txn: EndTxn slow"
+
 // zerologAdapter routes kfake's logs into zerolog.
 type zerologAdapter struct{ log zerolog.Logger }
 
@@ -160,6 +170,9 @@ func (z zerologAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
 		ev = z.log.Error()
 	case kfake.LogLevelWarn:
 		ev = z.log.Warn()
+		if strings.HasPrefix(format, kfakeSlowEndTxn) {
+			ev = z.log.Debug()
+		}
 	default:
 		ev = z.log.Debug()
 	}
@@ -167,4 +180,25 @@ func (z zerologAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
 		return
 	}
 	ev.Str("component", "embedded-broker").Msg(strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+// embeddedClusterID is the cluster id the embedded broker (kfake) reports.
+const embeddedClusterID = "kfake"
+
+// IsEmbeddedBroker says whether client is connected to the embedded broker
+// (in this process or `wasmhost broker`), by the cluster id it reports.
+func IsEmbeddedBroker(client sarama.Client) bool {
+	for _, b := range client.Brokers() {
+		if ok, _ := b.Connected(); !ok {
+			if err := b.Open(client.Config()); err != nil && !errors.Is(err, sarama.ErrAlreadyConnected) {
+				continue
+			}
+		}
+		resp, err := b.GetMetadata(&sarama.MetadataRequest{Version: 5})
+		if err != nil {
+			continue
+		}
+		return resp.ClusterID != nil && *resp.ClusterID == embeddedClusterID
+	}
+	return false
 }

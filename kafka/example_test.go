@@ -66,7 +66,7 @@ func Example() {
 	}
 	fmt.Printf("%+v\n", producer.Stats())
 	// Output:
-	// orders: created (3 partitions)
+	// orders: created (3 partitions, replication factor 1)
 	// orders: delivered
 	// {Sent:1 Acked:1 Failed:0}
 }

@@ -8,32 +8,36 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// deleteTopic deletes name, if it exists, and returns once the controller's
-// metadata no longer lists it.
-func deleteTopic(ctx context.Context, admin sarama.ClusterAdmin, name string) error {
-	err := admin.DeleteTopic(name)
-	if err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
-		return fmt.Errorf("deleting: %w", err)
+// WaitDeleted returns once the brokers' metadata lists none of the topics
+// [DeleteTopics] reported deleted, or with why not when ctx ends first.
+func WaitDeleted(ctx context.Context, admin sarama.ClusterAdmin, deleted []TopicResult) error {
+	var names []string
+	for _, r := range deleted {
+		if r.Status == TopicDeleted {
+			names = append(names, r.Name)
+		}
 	}
 	b := newBackoff(pollMin, pollMax)
-	for {
-		md, err := describeTopic(admin, name)
+	for len(names) > 0 {
+		md, err := describeTopic(admin, names[0])
 		switch {
 		case err != nil:
 		case errors.Is(md.Err, sarama.ErrUnknownTopicOrPartition):
-			return nil
+			names = names[1:]
+			continue
 		default:
-			err = errors.New("metadata still lists the topic")
+			err = fmt.Errorf("metadata still lists topic %s", names[0])
 		}
 		if werr := b.wait(ctx); werr != nil {
-			return fmt.Errorf("waiting for deletion to complete: %w (last: %w)", werr, err)
+			return fmt.Errorf("waiting for the deletions to complete: %w (last: %w)", werr, err)
 		}
 	}
+	return nil
 }
 
 // waitForLeaders polls the metadata of name until every partition has a
-// leader, and returns the partition count.
-func waitForLeaders(ctx context.Context, admin sarama.ClusterAdmin, name string) (int32, error) {
+// leader, and returns it.
+func waitForLeaders(ctx context.Context, admin sarama.ClusterAdmin, name string) (*sarama.TopicMetadata, error) {
 	b := newBackoff(pollMin, pollMax)
 	var last error
 	for {
@@ -42,11 +46,11 @@ func waitForLeaders(ctx context.Context, admin sarama.ClusterAdmin, name string)
 			err = leadersReady(md)
 		}
 		if err == nil {
-			return int32(len(md.Partitions)), nil
+			return md, nil
 		}
 		last = err
 		if werr := b.wait(ctx); werr != nil {
-			return 0, fmt.Errorf("created, but waiting for partition leaders: %w (last: %w)", werr, last)
+			return nil, fmt.Errorf("created, but waiting for partition leaders: %w (last: %w)", werr, last)
 		}
 	}
 }

@@ -22,6 +22,7 @@ func main() {
 	o := d
 	out := flag.String("out", "bench/results.json", "write the results as JSON to this file (\"\" to skip)")
 	flag.StringVar(&o.PluginsDir, "plugins", d.PluginsDir, "directory holding forward.wasm")
+	flag.StringVar(&o.StatefulPlugin, "stateful", d.StatefulPlugin, "the counter example's .wasm, for the stateful exactly-once row (\"\" to skip)")
 	flag.StringVar(&o.Binary, "bin", d.Binary, "the wasmhost binary, for the process figures")
 	flag.StringVar(&o.CacheDir, "cache", d.CacheDir, "compilation cache shared by the daemons")
 	flag.IntVar(&o.Runs, "runs", d.Runs, "runs per figure (the median is reported)")

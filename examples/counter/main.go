@@ -1,8 +1,10 @@
 // Command counter is an example wasmhost plugin: a windowed counter driven
-// by ticks. Records are counted per key as they arrive and produce nothing;
-// each tick closes the window, producing one record per key seen in it, then
-// starts the next. The window is the instance's memory: it is lost if the
-// instance is replaced (after a trap), which a counter of this kind accepts.
+// by ticks, kept in the state store. Records are counted per key as they
+// arrive and produce nothing; each tick closes the window, producing one
+// record per key seen in it, then starts the next. The window lives in the
+// host's state store (sdk.State), not in the instance's memory, so it
+// survives a trap, a new plugin version, a rebalance and a restart, and
+// under exactly-once each count is produced exactly once.
 //
 // Config:
 //
@@ -13,12 +15,15 @@
 //	{"key":"web-1","count":3,"window_end":"2024-01-01T00:00:01Z"}
 //
 // with "window_start" too, from the second window on (the previous tick).
+//
+// State: "c/<key>" holds a key's count in the open window (decimal), and
+// "window_start" the time the window began (RFC 3339).
 package main
 
 import (
 	"encoding/json"
 	"errors"
-	"slices"
+	"strconv"
 	"time"
 
 	"github.com/wasmhost/wasmhost/sdk"
@@ -29,18 +34,26 @@ func init() {
 	sdk.OnTick(emit)
 }
 
-type window struct {
-	counts map[string]int
-	start  time.Time // zero for the first window
-}
-
-var current = window{counts: map[string]int{}}
-
 var errNoTo = errors.New(`counter: config "to" is required`)
 
+// countPrefix starts every count's key in the store.
+const countPrefix = "c/"
+
+var startKey = []byte("window_start")
+
 func count(r *sdk.Record) error {
-	current.counts[string(r.Key)]++
-	return nil
+	k := append([]byte(countPrefix), r.Key...)
+	n := 0
+	v, ok, err := sdk.State.Get(k)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if n, err = strconv.Atoi(string(v)); err != nil {
+			return err
+		}
+	}
+	return sdk.State.Put(k, strconv.AppendInt(nil, int64(n+1), 10))
 }
 
 type countValue struct {
@@ -55,28 +68,41 @@ func emit(now time.Time) error {
 	if to == "" {
 		return errNoTo
 	}
-	keys := make([]string, 0, len(current.counts))
-	for k := range current.counts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	v := countValue{WindowEnd: now.UTC().Format(time.RFC3339)}
-	if !current.start.IsZero() {
-		v.WindowStart = current.start.UTC().Format(time.RFC3339)
+	start, ok, err := sdk.State.Get(startKey)
+	if err != nil {
+		return err
 	}
-	for _, k := range keys {
-		v.Key, v.Count = k, current.counts[k]
+	if ok {
+		v.WindowStart = string(start)
+	}
+	var done [][]byte
+	var failed error
+	err = sdk.State.Prefix([]byte(countPrefix), func(k, c []byte) bool {
+		v.Key = string(k[len(countPrefix):])
+		if v.Count, failed = strconv.Atoi(string(c)); failed != nil {
+			return false
+		}
 		b, err := json.Marshal(v)
-		if err != nil {
-			return err
+		if err == nil {
+			err = sdk.Produce(to, []byte(v.Key), b)
 		}
-		if err := sdk.Produce(to, []byte(k), b); err != nil {
+		if failed = err; err != nil {
+			return false
+		}
+		done = append(done, append([]byte(nil), k...))
+		return true
+	})
+	if err = errors.Join(err, failed); err != nil {
+		return err
+	}
+	for _, k := range done {
+		if err := sdk.State.Delete(k); err != nil {
 			return err
 		}
 	}
-	sdk.Infof("window to %s: %d keys", v.WindowEnd, len(keys))
-	current = window{counts: map[string]int{}, start: now}
-	return nil
+	sdk.Infof("window to %s: %d keys", v.WindowEnd, len(done))
+	return sdk.State.Put(startKey, []byte(now.UTC().Format(time.RFC3339)))
 }
 
 func main() {}

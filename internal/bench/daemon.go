@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 type pipelineSpec struct {
 	in, out, group string
 	guarantee      config.Guarantee
+	plugin         string        // a plugin name or .wasm path; "" = forward
 	batchWait      time.Duration // 0: the default
 }
 
@@ -41,13 +43,13 @@ dir = %q
 cache_dir = %q
 [[pipelines]]
 name = "bench"
-plugin = "forward"
+plugin = %q
 topics = [%q]
 group = %q
 guarantee = %q
 produce_topics = [%q]
 %sconfig = { to = %q }
-`, logFormat, h.env.addr, h.opts.PluginsDir, h.opts.CacheDir, s.in, s.group, s.guarantee, s.out, wait, s.out)
+`, logFormat, h.env.addr, h.opts.PluginsDir, h.opts.CacheDir, cmp.Or(s.plugin, "forward"), s.in, s.group, s.guarantee, s.out, wait, s.out)
 	path := filepath.Join(h.work, s.group+".toml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		return "", err

@@ -40,7 +40,7 @@ func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, Options{
-		PluginsDir: plugins, Binary: bin, CacheDir: testutil.CacheDir(t),
+		PluginsDir: plugins, Binary: bin, CacheDir: testutil.CacheDir(t), StatefulPlugin: testutil.BuildPlugin(t, "examples/counter"),
 		Runs: 1, Scale: 0.02, Partitions: []int32{2}, ValueBytes: []int{100}, MainPartitions: 2,
 		LatencyRate: 2000, LatencyDuration: 25 * time.Second, ProcessPartitions: 3,
 		BoundaryFile: boundary, Progress: &progress,
@@ -57,7 +57,7 @@ func TestRunSmall(t *testing.T) {
 	for _, f := range rep.Figures {
 		byName[f.Name] = f
 	}
-	for _, name := range []string{"2 partitions, 100 B values", "at-least-once", "at-most-once", "p50", "p99", "max",
+	for _, name := range []string{"2 partitions, 100 B values", "at-least-once", "at-most-once", "stateful counter, exactly-once", "p50", "p99", "max",
 		"peak RSS", "start to first record, warm cache", "batch 256"} {
 		f := byName[name]
 		switch {
@@ -65,7 +65,7 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("no figure %q", name)
 		case f.Err != "" || f.Wasmhost == nil || *f.Wasmhost <= 0:
 			t.Errorf("%s: no value (error %q)", name, f.Err)
-		case f.Section != "daemon process, 3 partitions" && f.Unit != "ns/record" && name != "at-most-once" && f.Ratio == nil:
+		case f.Section != "daemon process, 3 partitions" && f.Unit != "ns/record" && name != "at-most-once" && !strings.HasPrefix(name, "stateful") && f.Ratio == nil:
 			t.Errorf("%s: no baseline to compare with", name)
 		}
 	}

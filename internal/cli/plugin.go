@@ -113,6 +113,7 @@ and C (.c) with
 // testFlags are the flags of plugin test.
 type testFlags struct {
 	input, expect      string
+	stateFile          string
 	update, jsonOut    bool
 	config             []string
 	ticks              int
@@ -171,6 +172,7 @@ docs/plugin-guide.md describes both formats in full.`,
 	fl.DurationVar(&f.callTimeout, "call-timeout", def.Limits.CallTimeout.Duration, "time limit of one call, as limits.call_timeout")
 	fl.StringVar(&f.pipeline, "pipeline", "test", "pipeline name the plugin sees (config wasmhost.pipeline)")
 	fl.StringVar(&f.consumer, "consumer", "", "consumer id the plugin sees (config wasmhost.consumer); default \"PIPELINE-0\" with input records, \"\" (a source) without")
+	fl.StringVar(&f.stateFile, "state", "", "initial state of a plugin that uses state, JSON lines {\"key\":\"k\",\"value\":\"v\"}; the final state ends the transcript")
 	fl.StringVar(&f.name, "name", "", "plugin name (config wasmhost.plugin; default the file name without .wasm)")
 	return cmd
 }
@@ -228,6 +230,13 @@ func parseTestFlags(f *testFlags, o *plugintool.RunOptions) error {
 			return usageError{fmt.Errorf("--input %w", err)}
 		}
 		o.Steps = steps
+	}
+	if f.stateFile != "" {
+		st, err := plugintool.ReadStateFile(f.stateFile)
+		if err != nil {
+			return usageError{fmt.Errorf("--state %w", err)}
+		}
+		o.State = st
 	}
 	if f.consumer == "" && len(o.Steps) > 0 {
 		o.Consumer = f.pipeline + "-0"

@@ -51,9 +51,10 @@ without a signal.`,
 				}
 				defer os.Remove(pidFile)
 			}
-			ctx, stop := signalContext(log)
+			id := daemon.NewID() // here, so that the signal lines name the daemon too (Run adds it to its own)
+			ctx, stop := signalContext(log.With().Str("daemon", id).Logger())
 			defer stop()
-			return daemon.Run(ctx, cfg, log, daemon.Options{Reload: reload, LoadConfig: load, ConfigPath: path, Version: Version})
+			return daemon.Run(ctx, cfg, log, daemon.Options{ID: id, Reload: reload, LoadConfig: load, ConfigPath: path, Version: Version})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "config.toml", "config file")

@@ -28,7 +28,12 @@ func newStatusCmd() *cobra.Command {
 		Long: `Print the picture of the status page in the terminal: readiness, pipelines
 with their partitions, committed offsets, high watermarks and lag, sources,
 the producer, plugin versions with their reload history, and the latest
-errors with their record coordinates.
+errors with their record coordinates. Two lags are shown: LAG PROCESSED is
+what the actors have yet to hand to their plugin (high watermark minus the
+offset after the last record processed), LAG COMMITTED what the group has yet
+to commit (offsets commit every second, or per transaction, so a healthy
+pipeline shows a little). Consumers are named by their client id:
+wasmhost-<first 8 hex digits of the daemon id>-<pipeline>-<member>.
 
 The daemon is found at --addr (host:port or a URL), or else at http.listen
 of the config file.`,
@@ -116,7 +121,7 @@ func printStatus(w io.Writer, s *observe.Status) error {
 	if !s.Ready {
 		state = "NOT READY: " + strings.Join(s.NotReady, "; ")
 	}
-	fmt.Fprintf(ew, "wasmhost %s (ABI %d) · up %s · %s\n", s.Version, s.ABIVersion,
+	fmt.Fprintf(ew, "wasmhost %s (ABI %d) · daemon %s · up %s · %s\n", s.Version, s.ABIVersion, s.DaemonID,
 		s.Now.Sub(s.StartedAt).Round(time.Second), state)
 	brokers := strings.Join(s.Brokers, ", ")
 	if s.EmbeddedBroker {
@@ -127,40 +132,36 @@ func printStatus(w io.Writer, s *observe.Status) error {
 		brokers, p.Sent, p.Delivered, p.Failed, p.InFlight)
 
 	section(ew, "PIPELINES", len(s.Pipelines), func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "NAME\tPLUGIN\tGUARANTEE\tIN\tOUT\tFAILED\tDEAD-LETTERED\tSKIPPED\tTRAPS\tTIMEOUTS\tTXN OK/ABORTED\tMEAN CALL\tLAG\tMEMORY")
+		fmt.Fprintln(tw, "NAME\tPLUGIN\tGUARANTEE\tIN\tOUT\tFAILED\tDEAD-LETTERED\tSKIPPED\tTRAPS\tTIMEOUTS\tTXN OK/ABORTED\tMEAN CALL\tLAG PROCESSED/COMMITTED\tMEMORY")
 		for _, p := range s.Pipelines {
 			n := p.Counts
 			txn := "-"
 			if p.Guarantee == "exactly-once" {
 				txn = fmt.Sprintf("%d/%d", n.TxnCommitted, n.TxnAborted)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%s\n", p.Name, pluginRef(p.Plugin),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%d/%d\t%s\n", p.Name, pluginRef(p.Plugin),
 				p.Guarantee, n.In, n.Out, n.Failed, n.DeadLettered, n.Skipped, n.Traps, n.Timeouts, txn,
-				meanCall(p.CallSeconds), p.Lag, bytesString(p.MemoryBytes))
+				meanCall(p.CallSeconds), p.ProcessedLag, p.Lag, bytesString(p.MemoryBytes))
 		}
 	})
 	for _, p := range s.Pipelines {
 		section(ew, "PARTITIONS of "+p.Name+" (group "+p.Group+")", len(p.Members), func(tw *tabwriter.Writer) {
-			fmt.Fprintln(tw, "CONSUMER\tTOPIC\tPARTITION\tCOMMITTED\tHIGH WATERMARK\tLAG\tSTATE")
+			fmt.Fprintln(tw, "CONSUMER\tTOPIC\tPARTITION\tPROCESSED\tCOMMITTED\tHIGH WATERMARK\tLAG PROCESSED\tLAG COMMITTED\tSTATE")
 			for _, m := range p.Members {
 				if len(m.Partitions) == 0 {
 					state := "in group, no partitions"
 					if !m.Joined {
 						state = "not in group"
 					}
-					fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s\n", m.Consumer, state)
+					fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t%s\n", m.Consumer, state)
 				}
 				for _, pt := range m.Partitions {
 					state := "running"
 					if pt.Halted {
 						state = "HALTED"
 					}
-					committed := "none"
-					if pt.Committed >= 0 {
-						committed = fmt.Sprint(pt.Committed)
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", m.Consumer, pt.Topic, pt.Partition,
-						committed, pt.HighWatermark, pt.Lag, state)
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%s\n", m.Consumer, pt.Topic, pt.Partition,
+						offsetOrNone(pt.Processed), offsetOrNone(pt.Committed), pt.HighWatermark, pt.ProcessedLag, pt.Lag, state)
 				}
 			}
 		})
@@ -204,6 +205,15 @@ func printStatus(w io.Writer, s *observe.Status) error {
 		}
 	})
 	return ew.err
+}
+
+// offsetOrNone shows an offset, or "none" for -1 (nothing committed or
+// processed yet).
+func offsetOrNone(o int64) string {
+	if o < 0 {
+		return "none"
+	}
+	return fmt.Sprint(o)
 }
 
 // section prints a heading and a table, or "(none)".

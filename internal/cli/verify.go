@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -54,7 +54,7 @@ func newVerifyCmd() *cobra.Command {
 	produce.Flags().IntVar(&po.ValueSize, "value-size", 0, "pad values to this many bytes")
 
 	var co verify.CheckOptions
-	var exact bool
+	var rules verify.Rules
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Compare an output topic with its input: missing, duplicated, out-of-order records per partition",
@@ -62,7 +62,11 @@ func newVerifyCmd() *cobra.Command {
 exactly-once pipelines) and the group's committed offsets, and print per input
 partition the records missing from the output, duplicated, out of order, and
 committed but missing. Exits 1 when a record is missing or a committed one is
-lost; with --exact, also on any duplicate, reordering or stray record.`,
+lost, on stray records, and with --read-committed (exactly-once) on any
+duplicate; with --exact, also on reordering. --dead-letter TOPIC counts an
+input record found in the pipeline's dead-letter topic, whose
+wasmhost.source.* headers must name it, as delivered. --at-most-once reports
+missing records without failing on them, and fails on duplicates.`,
 		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if co.Input == "" || co.Output == "" {
@@ -81,9 +85,9 @@ lost; with --exact, also on any duplicate, reordering or stray record.`,
 			if err := r.WriteTable(cmd.OutOrStdout()); err != nil {
 				return err
 			}
-			t := r.Totals()
-			if t.Missing > 0 || t.CommittedMissing > 0 || (exact && !r.Exact()) {
-				return errors.New("verification failed")
+			rules.ReadCommitted = co.ReadCommitted
+			if fails := r.Failures(rules); len(fails) > 0 {
+				return fmt.Errorf("verification failed: %s", strings.Join(fails, ", "))
 			}
 			return nil
 		},
@@ -93,7 +97,9 @@ lost; with --exact, also on any duplicate, reordering or stray record.`,
 	check.Flags().StringVar(&co.Group, "group", "", "consumer group whose committed offsets to check")
 	check.Flags().BoolVar(&co.ReadCommitted, "read-committed", false, "read the output with isolation read_committed")
 	check.Flags().DurationVar(&co.Idle, "idle", 2*time.Second, "a partition silent this long is read to its end")
-	check.Flags().BoolVar(&exact, "exact", false, "fail on duplicates, reordering and stray records too")
+	check.Flags().BoolVar(&rules.Exact, "exact", false, "fail on duplicates and reordering too")
+	check.Flags().StringVar(&co.DeadLetter, "dead-letter", "", "the pipeline's dead-letter topic: input records found there count as delivered")
+	check.Flags().BoolVar(&rules.AtMostOnce, "at-most-once", false, "report missing records without failing on them; fail on duplicates")
 	cmd.AddCommand(produce, check)
 	return cmd
 }

@@ -143,6 +143,7 @@ type Pipeline struct {
 	Failure          Failure           `toml:"failure"`
 	Limits           PipelineLimits    `toml:"limits"`
 	Grants           Grants            `toml:"grants"`
+	State            State             `toml:"state"`
 }
 
 // Failure says what a pipeline does when a plugin call fails.
@@ -242,6 +243,7 @@ func DefaultPipeline() Pipeline {
 		Failure:            Failure{Policy: Stop, Retries: 3, Backoff: Duration{100 * time.Millisecond}},
 		Limits:             PipelineLimits{Limits: defaultLimits(), MaxInputRecord: MiB},
 		Grants:             defaultGrants(),
+		State:              State{MaxKeys: DefaultStateMaxKeys, MaxBytes: DefaultStateMaxBytes},
 	}
 }
 
@@ -291,6 +293,16 @@ func pluginPath(plugin, dir string) string {
 		return plugin
 	}
 	return filepath.Join(dir, plugin+".wasm")
+}
+
+// PluginName is how logs, errors and the status page name a plugin: the
+// plugin key itself, or for a plugin configured by path ("build/grep.wasm")
+// its file name without ".wasm" ("grep"), not the full path.
+func PluginName(plugin string) string {
+	if isPluginFile(plugin) {
+		return strings.TrimSuffix(filepath.Base(plugin), ".wasm")
+	}
+	return plugin
 }
 
 func isPluginFile(plugin string) bool { return strings.HasSuffix(plugin, ".wasm") }

@@ -31,9 +31,9 @@ func TestLoadInvalid(t *testing.T) {
 		// Durations.
 		{"tick interval too short", minimalPipeline(`tick_interval = "1ms"`),
 			map[string]string{"pipelines[0].tick_interval": "must be 0 (no ticks) or between 10ms and 24h, got 1ms"}},
-		{"ticks with exactly-once", minimalPipeline(`tick_interval = "1s"
-guarantee = "exactly-once"`),
-			map[string]string{"pipelines[0].tick_interval": "cannot be used with guarantee exactly-once"}},
+		{"state limits zero", minimalPipeline("[pipelines.state]\nmax_keys = 0\nmax_bytes = 10"),
+			map[string]string{"pipelines[0].state.max_keys": "must be between 1 and 1000000000, got 0",
+				"pipelines[0].state.max_bytes": "must be between 1KiB and 64GiB, got 10"}},
 		{"duration without unit", minimalPipeline(`batch_wait = "5"`),
 			map[string]string{"pipelines[0].batch_wait": `"5" is not a duration`}},
 		{"duration as integer", minimalPipeline(`batch_wait = 5`),

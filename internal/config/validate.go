@@ -148,9 +148,8 @@ func (pl *Pipeline) validate(p *problems, key string, names, groups map[string]s
 	case d == 0:
 	case d < 10*time.Millisecond || d > 24*time.Hour:
 		p.add(key+".tick_interval", "must be 0 (no ticks) or between 10ms and 24h, got %s", pl.TickInterval)
-	case pl.Guarantee == ExactlyOnce:
-		p.add(key+".tick_interval", "cannot be used with guarantee exactly-once: what a tick produces comes from state in the plugin instance, which an aborted transaction cannot roll back")
 	}
+	pl.State.validate(p, key+".state")
 	enum(p, key+".offset_reset", pl.OffsetReset, offsetResets)
 	if d := pl.TransactionTimeout.Duration; d < time.Second || d > 15*time.Minute {
 		p.add(key+".transaction_timeout", "must be between 1s and 15m, got %s", pl.TransactionTimeout)

@@ -36,6 +36,10 @@ type Options struct {
 	// ("host:port") once it listens: how a caller learns the port when
 	// http.listen asks for port 0.
 	OnHTTP func(addr string)
+	// ID names this run of the daemon (see NewID); "" draws a new one. It
+	// is added to every log line and, shortened, to the client id of every
+	// Kafka client, so consumer ids are unique across a fleet.
+	ID string
 }
 
 // Run starts everything cfg describes and blocks until ctx is cancelled,
@@ -60,6 +64,10 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	if o.Stats == nil {
 		o.Stats = &ReloadStats{}
 	}
+	if o.ID == "" {
+		o.ID = NewID()
+	}
+	log = log.With().Str("daemon", o.ID).Logger()
 
 	brokers := cfg.Kafka.Brokers
 	if cfg.Embedded() {
@@ -73,7 +81,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	if o.Version == "" {
 		o.Version = "dev"
 	}
-	mon := observe.New(observe.Options{Version: o.Version, Brokers: brokers, Embedded: cfg.Embedded()})
+	mon := observe.New(observe.Options{Version: o.Version, DaemonID: o.ID, Brokers: brokers, Embedded: cfg.Embedded()})
 	if cfg.HTTP.Listen != "" {
 		srv, err := observe.Listen(cfg.HTTP.Listen, mon.Handler(), log)
 		if err != nil {
@@ -86,16 +94,18 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 		}
 	}
 	copts := ClientOptions(cfg, brokers)
+	copts.ClientID = copts.ClientID + "-" + shortID(o.ID)
 	client, err := kafka.Connect(ctx, copts, log)
 	if err != nil {
 		return err
 	}
 	closers = append(closers, func(context.Context) error { return client.Close() })
 	mon.Connected()
-	closers = append(closers, startProbe(mon, client, log))
+	closers = append(closers, startProbe(mon, client, log), startHistory(mon))
 	if err := ensureTopics(ctx, client, cfg, log); err != nil {
 		return err
 	}
+	warnEmbeddedEOS(cfg, client, log)
 
 	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: cfg.Plugins.CacheDir, Logger: log})
 	if err != nil {
@@ -147,7 +157,7 @@ func startBroker(cfg *config.Config, log zerolog.Logger) (*kafka.Broker, error) 
 			return nil, fmt.Errorf("embedded.data_dir: %w", err)
 		}
 	}
-	o, err := BrokerOptions(e, log.With().Str("component", "broker").Logger())
+	o, err := BrokerOptions(e, log) // its lines say component=embedded-broker
 	if err != nil {
 		return nil, err
 	}
@@ -199,5 +209,21 @@ func startProbe(mon *observe.Monitor, client sarama.Client, log zerolog.Logger) 
 		case <-stop.Done():
 			return fmt.Errorf("broker probe: %w", stop.Err())
 		}
+	}
+}
+
+// startHistory samples the pipelines for the status page's charts until
+// the returned function stops it.
+func startHistory(mon *observe.Monitor) func(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mon.RecordHistory(ctx, observe.HistoryInterval)
+	}()
+	return func(context.Context) error {
+		cancel()
+		<-done // a sample takes no longer than a Status
+		return nil
 	}
 }

@@ -49,7 +49,7 @@ func newPluginSet(rt *host.Runtime, stats *ReloadStats, log zerolog.Logger) *plu
 }
 
 func loadOptions(plugin, path string, pin config.Digest, lim config.Limits) host.LoadOptions {
-	o := host.LoadOptions{Name: plugin, Path: path, MemoryLimit: uint64(lim.Memory), CallTimeout: lim.CallTimeout.Duration}
+	o := host.LoadOptions{Name: config.PluginName(plugin), Path: path, MemoryLimit: uint64(lim.Memory), CallTimeout: lim.CallTimeout.Duration}
 	if !pin.IsZero() {
 		o.SHA256 = pin.String()
 	}

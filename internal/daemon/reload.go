@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -88,18 +89,25 @@ type reloadPlan struct {
 	startSources            []config.Source
 	stopPipes, stopSources  []string
 	added, removed, changed []string // names, for the log
+	// reallowPipes and reallowSources are the new allowlists of those
+	// that run on, by name, where only the allowlist changed.
+	reallowPipes, reallowSources map[string][]string
 }
 
 func planReload(next *config.Config, w *work) reloadPlan {
-	var pl reloadPlan
+	pl := reloadPlan{reallowPipes: map[string][]string{}, reallowSources: map[string][]string{}}
 	for _, pc := range next.Pipelines {
 		running, ok := w.pipes[pc.Name]
+		spec := pipeSpecOf(next, pc)
 		switch {
 		case !ok:
 			pl.added = append(pl.added, pc.Name)
-		case !running.spec.equal(pipeSpecOf(next, pc)):
+		case !running.spec.equal(spec):
 			pl.changed = append(pl.changed, pc.Name)
 			pl.stopPipes = append(pl.stopPipes, pc.Name)
+		case !slices.Equal(running.spec.allow, spec.allow):
+			pl.reallowPipes[pc.Name] = spec.allow
+			continue
 		default:
 			continue
 		}
@@ -107,12 +115,16 @@ func planReload(next *config.Config, w *work) reloadPlan {
 	}
 	for _, sc := range next.Sources {
 		running, ok := w.sources[sc.Name]
+		spec := sourceSpecOf(next, sc)
 		switch {
 		case !ok:
 			pl.added = append(pl.added, sc.Name)
-		case !running.spec.equal(sourceSpecOf(next, sc)):
+		case !running.spec.equal(spec):
 			pl.changed = append(pl.changed, sc.Name)
 			pl.stopSources = append(pl.stopSources, sc.Name)
+		case !slices.Equal(running.spec.allow, spec.allow):
+			pl.reallowSources[sc.Name] = spec.allow
+			continue
 		default:
 			continue
 		}
@@ -132,6 +144,13 @@ func planReload(next *config.Config, w *work) reloadPlan {
 	}
 	slices.Sort(pl.removed)
 	return pl
+}
+
+// reallowed names, sorted, what runs on with a new allowlist.
+func (pl reloadPlan) reallowed() []string {
+	out := slices.AppendSeq(slices.Collect(maps.Keys(pl.reallowPipes)), maps.Keys(pl.reallowSources))
+	slices.Sort(out)
+	return out
 }
 
 // restartKeys are the changed keys a running daemon cannot apply: the
@@ -189,11 +208,12 @@ func (r *reloader) reloadConfig(ctx context.Context) {
 		r.log.Warn().Err(err).Msg("config reload: stopping a pipeline or source did not finish in time; starting its replacement anyway")
 	}
 	cancel()
+	r.work.reallow(pl.reallowPipes, pl.reallowSources)
 	failed := 0
 	for _, sc := range pl.startSources {
 		if err := r.work.startSource(sourceSpecOf(next, sc)); err != nil {
 			failed++
-			r.log.Error().Err(err).Str("pipeline", sc.Name).Msg("config reload: cannot start source")
+			r.log.Error().Err(err).Str("source", sc.Name).Msg("config reload: cannot start source")
 		}
 	}
 	for _, pc := range pl.startPipes {
@@ -208,6 +228,7 @@ func (r *reloader) reloadConfig(ctx context.Context) {
 	r.stats.ConfigReloads.Add(1)
 	r.mon.ConfigReloaded(nil)
 	r.log.Info().Strs("added", pl.added).Strs("removed", pl.removed).Strs("changed", pl.changed).
+		Strs("allowlist_changed", pl.reallowed()).
 		Int("failed_to_start", failed).Dur("took", time.Since(start)).Msg("config reloaded")
 }
 

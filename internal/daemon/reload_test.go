@@ -67,8 +67,7 @@ func TestPlanReload(t *testing.T) {
 	}
 
 	// What a pipeline depends on outside its entry counts too: the plugins
-	// directory moves its plugin file; a new [[topics]] entry widens the
-	// allowlist of every entry without produce_topics.
+	// directory moves its plugin file.
 	next = testConfig()
 	next.Plugins.Dir = "elsewhere"
 	pl = planReload(next, w)
@@ -81,9 +80,31 @@ func TestPlanReload(t *testing.T) {
 	next = testConfig()
 	next.Pipelines[0].ProduceTopics = []string{"out"}
 	next.Topics = append(next.Topics, config.Topic{Name: "more", Partitions: 1, ReplicationFactor: 1})
+	// A new [[topics]] entry widens the allowlist of every entry without
+	// produce_topics: they run on with the new allowlist, nothing restarts.
 	pl = planReload(next, w)
-	if want := []string{"change", "drop", "tick"}; !slices.Equal(slices.Sorted(slices.Values(pl.changed)), want) {
-		t.Fatalf("topics changed: %v restarted, want %v", pl.changed, want)
+	if len(pl.changed)+len(pl.startPipes)+len(pl.startSources)+len(pl.stopPipes)+len(pl.stopSources) != 0 {
+		t.Fatalf("topics changed: %+v restarts something", pl)
+	}
+	if want := []string{"change", "drop", "tick"}; !slices.Equal(pl.reallowed(), want) {
+		t.Fatalf("topics changed: allowlists of %v changed, want %v", pl.reallowed(), want)
+	}
+	if got := pl.reallowPipes["change"]; !slices.Equal(got, []string{"out", "more"}) {
+		t.Fatalf("new allowlist %v", got)
+	}
+	// Applied, it takes effect at once.
+	for _, r := range w.pipes {
+		r.allow = newAllowlist(r.spec.allow)
+	}
+	for _, r := range w.sources {
+		r.allow = newAllowlist(r.spec.allow)
+	}
+	if w.pipes["change"].allow.allows("more") {
+		t.Fatal("allowed before the reload")
+	}
+	w.reallow(pl.reallowPipes, pl.reallowSources)
+	if !w.pipes["change"].allow.allows("more") || !w.sources["tick"].allow.allows("more") || w.pipes["keep"].allow.allows("more") {
+		t.Fatal("the new allowlists are not in effect")
 	}
 
 	// Nothing changed: nothing to do, shutdown_timeout aside.

@@ -19,8 +19,12 @@ import (
 // the same as at its last event: a burst of writes is one report, and a file
 // still being written is not reported before the writer pauses.
 type watcher struct {
-	fs  *fsnotify.Watcher
-	log zerolog.Logger
+	fs    *fsnotify.Watcher
+	log   zerolog.Logger
+	clock clock // the real one; tests put a fake one before run
+	// observed, when set (tests), is called after each file event and each
+	// timer tick is handled, on run's goroutine.
+	observed func(ev string)
 
 	mu     sync.Mutex
 	delay  time.Duration
@@ -34,7 +38,7 @@ type watcher struct {
 // watch files (no inotify instance left, say) it logs why and returns a
 // watcher that never reports: reloads then come only from SIGHUP.
 func newWatcher(delay time.Duration, log zerolog.Logger) *watcher {
-	w := &watcher{log: log, delay: delay, files: map[string]bool{}, dirs: map[string]bool{},
+	w := &watcher{log: log, clock: realClock{}, delay: delay, files: map[string]bool{}, dirs: map[string]bool{},
 		ready: map[string]time.Time{}, signal: make(chan struct{}, 1)}
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -130,8 +134,11 @@ func (w *watcher) run(ctx context.Context) {
 		return
 	}
 	pending := map[string]*pendingFile{}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	timer := w.clock.newTimer()
+	observed := w.observed
+	if observed == nil {
+		observed = func(string) {}
+	}
 	rearm := func() {
 		var next time.Time
 		for _, f := range pending {
@@ -140,7 +147,7 @@ func (w *watcher) run(ctx context.Context) {
 			}
 		}
 		if !next.IsZero() {
-			timer.Reset(max(0, time.Until(next)))
+			timer.reset(max(0, next.Sub(w.clock.now())))
 		}
 	}
 	for {
@@ -154,9 +161,10 @@ func (w *watcher) run(ctx context.Context) {
 			path := filepath.Clean(ev.Name)
 			want, delay := w.wants(path)
 			if !want {
+				observed(path)
 				continue
 			}
-			now := time.Now()
+			now := w.clock.now()
 			f := pending[path]
 			if f == nil {
 				f = &pendingFile{first: now}
@@ -164,6 +172,7 @@ func (w *watcher) run(ctx context.Context) {
 			}
 			f.due, f.state = now.Add(delay), stat(path)
 			rearm()
+			observed(path)
 		case err, ok := <-w.fs.Errors:
 			if !ok {
 				return
@@ -177,10 +186,10 @@ func (w *watcher) run(ctx context.Context) {
 			}
 			w.mu.Unlock()
 			for _, f := range files {
-				w.settled(f, time.Now())
+				w.settled(f, w.clock.now())
 			}
-		case <-timer.C:
-			now := time.Now()
+		case <-timer.c():
+			now := w.clock.now()
 			for path, f := range pending {
 				if f.due.After(now) {
 					continue
@@ -196,9 +205,36 @@ func (w *watcher) run(ctx context.Context) {
 				w.settled(path, f.first)
 			}
 			rearm()
+			observed("")
 		}
 	}
 }
+
+// clock is the watcher's time: the real one, or a test's fake.
+type clock interface {
+	now() time.Time
+	newTimer() clockTimer // stopped
+}
+
+type clockTimer interface {
+	c() <-chan time.Time
+	reset(d time.Duration)
+}
+
+type realClock struct{}
+
+func (realClock) now() time.Time { return time.Now() }
+
+func (realClock) newTimer() clockTimer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return realTimer{t}
+}
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) c() <-chan time.Time   { return r.t.C }
+func (r realTimer) reset(d time.Duration) { r.t.Reset(d) }
 
 func (w *watcher) close() error {
 	if w.fs == nil {

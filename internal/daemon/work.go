@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -29,17 +31,21 @@ type work struct {
 	sources  map[string]*runningSource
 }
 
-// pipeSpec is everything a running pipeline was started from: when it
-// differs in a new config, the pipeline is restarted.
+// pipeSpec is everything a running pipeline was started from: when its
+// config entry or plugin differs in a new config, the pipeline is
+// restarted; when only its produce allowlist does (a [[topics]] entry added
+// or removed under produce_topics = [], "every topic"), the allowlist is
+// changed under it and it runs on.
 type pipeSpec struct {
 	cfg    config.Pipeline
 	plugin host.LoadOptions
-	allow  []string
+	allow  []string // the topics it may produce to, in effect
 }
 
 type runningPipe struct {
-	spec pipeSpec
-	p    *pipeline.Pipeline
+	spec  pipeSpec
+	allow *allowlist
+	p     *pipeline.Pipeline
 }
 
 type sourceSpec struct {
@@ -49,8 +55,29 @@ type sourceSpec struct {
 }
 
 type runningSource struct {
-	spec sourceSpec
-	s    *pipeline.Source
+	spec  sourceSpec
+	allow *allowlist
+	s     *pipeline.Source
+}
+
+// allowlist is a produce allowlist a config reload can change while its
+// pipeline or source runs. Empty allows every topic (pipeline.Allowlist).
+type allowlist struct{ topics atomic.Pointer[[]string] }
+
+func newAllowlist(topics []string) *allowlist {
+	a := &allowlist{}
+	a.set(topics)
+	return a
+}
+
+func (a *allowlist) set(topics []string) {
+	ts := slices.Clone(topics)
+	a.topics.Store(&ts)
+}
+
+func (a *allowlist) allows(topic string) bool {
+	ts := *a.topics.Load()
+	return len(ts) == 0 || slices.Contains(ts, topic)
 }
 
 func newWork(copts kafka.ClientOptions, producer *kafka.Producer, plugins *pluginSet, log zerolog.Logger) *work {
@@ -85,37 +112,62 @@ func sourceSpecOf(cfg *config.Config, sc config.Source) sourceSpec {
 	return sourceSpec{cfg: sc, plugin: sourcePlugin(cfg, sc), allow: produce}
 }
 
-func (a pipeSpec) equal(b pipeSpec) bool     { return reflect.DeepEqual(a, b) }
-func (a sourceSpec) equal(b sourceSpec) bool { return reflect.DeepEqual(a, b) }
+// equal says whether a pipeline started from a can go on for b: all but
+// the allowlist, which is changed live.
+func (a pipeSpec) equal(b pipeSpec) bool {
+	a.allow, b.allow = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
+func (a sourceSpec) equal(b sourceSpec) bool {
+	a.allow, b.allow = nil, nil
+	return reflect.DeepEqual(a, b)
+}
 
 // startPipeline starts a pipeline whose plugin pluginSet.ensure loaded.
 func (w *work) startPipeline(spec pipeSpec, drain time.Duration) error {
 	slot := w.plugins.use(spec.plugin, true)
+	allow := newAllowlist(spec.allow)
 	p, err := pipeline.Start(spec.cfg, pipeline.Options{
 		Client: w.copts, Producer: w.producer, Plugin: slot,
-		AllowTopic: pipeline.Allowlist(spec.allow), DrainTimeout: drain, Logger: w.log,
+		AllowTopic: allow.allows, ProduceTopics: spec.allow, DrainTimeout: drain, Logger: w.log,
 	})
 	if err != nil {
 		w.plugins.unuse(spec.plugin, true)
 		return err
 	}
-	w.pipes[spec.cfg.Name] = &runningPipe{spec: spec, p: p}
+	w.pipes[spec.cfg.Name] = &runningPipe{spec: spec, allow: allow, p: p}
 	w.mon.AddPipeline(p)
 	return nil
 }
 
 func (w *work) startSource(spec sourceSpec) error {
 	slot := w.plugins.use(spec.plugin, false)
+	allow := newAllowlist(spec.allow)
 	s, err := pipeline.StartSource(spec.cfg, pipeline.SourceOptions{
-		Producer: w.producer, Plugin: slot, AllowTopic: pipeline.Allowlist(spec.allow), Logger: w.log,
+		Producer: w.producer, Plugin: slot, AllowTopic: allow.allows, Logger: w.log,
 	})
 	if err != nil {
 		w.plugins.unuse(spec.plugin, false)
 		return err
 	}
-	w.sources[spec.cfg.Name] = &runningSource{spec: spec, s: s}
+	w.sources[spec.cfg.Name] = &runningSource{spec: spec, allow: allow, s: s}
 	w.mon.AddSource(s)
 	return nil
+}
+
+// reallow gives running pipelines and sources their new allowlists.
+func (w *work) reallow(pipes, sources map[string][]string) {
+	for name, topics := range pipes {
+		r := w.pipes[name]
+		r.spec.allow = topics
+		r.allow.set(topics)
+	}
+	for name, topics := range sources {
+		r := w.sources[name]
+		r.spec.allow = topics
+		r.allow.set(topics)
+	}
 }
 
 // stop stops the named sources, then the named pipelines (in parallel: each

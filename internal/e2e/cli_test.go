@@ -88,8 +88,12 @@ name = "beta"
 		t.Fatalf("second setup: %d\n%s", code, out)
 	}
 	produceN(t, b.Addr(), "alpha", 0, 10)
+	// Not on a terminal, --recreate deletes only with --yes.
+	if out, stderr, code := runCLI(t, "topics", "setup", "--recreate", "--config", path); code != 2 || out != "" || !strings.Contains(stderr, "--yes") {
+		t.Fatalf("recreate without --yes: exit %d\n%s\n%s", code, out, stderr)
+	}
 	start := time.Now()
-	out, stderr, code = runCLI(t, "topics", "setup", "--recreate", "--config", path)
+	out, stderr, code = runCLI(t, "topics", "setup", "--recreate", "--yes", "--config", path)
 	if code != 0 || !strings.Contains(out, "alpha: created") {
 		t.Fatalf("recreate: %d\n%s\n%s", code, out, stderr)
 	}

@@ -104,6 +104,10 @@ dead_letter_topic = "dlq"
 	}
 	for _, m := range dead {
 		h := headerMap(m)
+		// Configured by path, the plugin is named by its file name.
+		if want := strings.TrimSuffix(filepath.Base(wasm), ".wasm"); h[pipeline.HeaderPlugin] != want {
+			t.Errorf("dead letter %s names the plugin %q, want %q", m.Key, h[pipeline.HeaderPlugin], want)
+		}
 		if !wantDead[string(m.Key)] || m.Value != nil || !strings.Contains(h[pipeline.HeaderError], "null value at offset") {
 			t.Errorf("dead letter %s = %q, error %q", m.Key, m.Value, h[pipeline.HeaderError])
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/wasmhost/wasmhost/internal/testutil"
 )
 
-var printLine = regexp.MustCompile(`^consumer=(\S+) topic=users partition=(\d+) offset=(\d+) key=(\d+) name="[^"]+" favorite_color="[^"]+" favorite_number=(\d+)$`)
+var printLine = regexp.MustCompile(`^offset=(\d+) key=(\d+) name="[^"]+" favorite_color="[^"]+" favorite_number=(\d+)$`)
 
 // TestDemoUsersToPrint runs the shipped demo's shape on the embedded broker
 // started by the daemon itself: the users source feeds the print pipeline,
@@ -68,39 +68,55 @@ topics = ["users"]
 %s`, freePort(t), filepath.Join(dir, "data"), pluginsDir(t, "users", "print"), testutil.CacheDir(t), extra))
 	d := runInProcess(t, path)
 
-	var printed []string
+	var printed []printed
 	waitFor(t, 60*time.Second, "10 printed records", func() bool {
 		printed = printedLines(t, d.logs.String())
 		return len(printed) >= 10
 	})
 	d.stop()
 	for _, l := range printed {
-		m := printLine.FindStringSubmatch(l)
+		m := printLine.FindStringSubmatch(l.Message)
 		if m == nil {
-			t.Fatalf("malformed print line: %q", l)
+			t.Fatalf("malformed print line: %q", l.Message)
 		}
-		if m[1] != "wasmhost-print-users-0" {
-			t.Errorf("consumer id %q", m[1])
+		// The line's fields say where the record came from; the message
+		// does not repeat them.
+		if l.Topic != "users" || l.Partition == nil || *l.Partition < 0 || *l.Partition > 9 || l.Pipeline != "print-users" {
+			t.Errorf("print line fields %+v, want topic users, a partition 0..9, pipeline print-users", l)
 		}
-		if k, _ := strconv.Atoi(m[4]); k < 0 || k > 100 {
+		// The client id, the daemon's short id, the pipeline, the member.
+		if !consumerID.MatchString(l.Consumer) || len(l.Daemon) < 8 || l.Consumer[9:17] != l.Daemon[:8] {
+			t.Errorf("consumer id %q of daemon %q, want wasmhost-<daemon id>-print-users-0", l.Consumer, l.Daemon)
+		}
+		if k, _ := strconv.Atoi(m[2]); k < 0 || k > 100 {
 			t.Errorf("key %d outside 0..100", k)
 		}
-		if n, _ := strconv.Atoi(m[5]); n < 0 || n > 1000 {
+		if n, _ := strconv.Atoi(m[3]); n < 0 || n > 1000 {
 			t.Errorf("favorite_number %d outside 0..1000", n)
 		}
 	}
 }
 
-// printedLines returns the messages of the print plugin's log lines.
-func printedLines(t *testing.T, logs string) []string {
-	var out []string
+var consumerID = regexp.MustCompile(`^wasmhost-[0-9a-f]{8}-print-users-0$`)
+
+// printed is a log line of the print plugin.
+type printed struct {
+	Message   string `json:"message"`
+	Plugin    string `json:"plugin"`
+	Daemon    string `json:"daemon"`
+	Pipeline  string `json:"pipeline"`
+	Consumer  string `json:"consumer"`
+	Topic     string `json:"topic"`
+	Partition *int32 `json:"partition"`
+}
+
+// printedLines returns the print plugin's log lines.
+func printedLines(t *testing.T, logs string) []printed {
+	var out []printed
 	for _, l := range strings.Split(logs, "\n") {
-		var ev struct {
-			Message string `json:"message"`
-			Plugin  string `json:"plugin"`
-		}
-		if json.Unmarshal([]byte(l), &ev) == nil && ev.Plugin == "print" && strings.HasPrefix(ev.Message, "consumer=") {
-			out = append(out, ev.Message)
+		var ev printed
+		if json.Unmarshal([]byte(l), &ev) == nil && ev.Plugin == "print" && strings.HasPrefix(ev.Message, "offset=") {
+			out = append(out, ev)
 		}
 	}
 	return out

@@ -90,7 +90,13 @@ type stream struct {
 // starts producing streamLen sequenced records in the background.
 func newStream(t *testing.T, addr, guarantee string) *stream {
 	t.Helper()
-	createTopics(t, addr, 4, "in", "out")
+	return newStreamParts(t, addr, guarantee, 4)
+}
+
+// newStreamParts is newStream with topics of the given partition count.
+func newStreamParts(t *testing.T, addr, guarantee string, partitions int32) *stream {
+	t.Helper()
+	createTopics(t, addr, partitions, "in", "out")
 	cfg := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
 shutdown_timeout = "20s"
 [log]
@@ -258,7 +264,7 @@ func TestThreeDaemonsOneGroup(t *testing.T) {
 			b := startBrokerProc(t, freePort(t), t.TempDir())
 			s := newStream(t, b.addr, g)
 			ds := []*daemonProc{startDaemon(t, s.cfg), startDaemon(t, s.cfg), startDaemon(t, s.cfg)}
-			time.Sleep(1500 * time.Millisecond)
+			midStream(t, b.addr)
 			ds[1].kill9(t)
 			ds[1] = startDaemon(t, s.cfg)
 			s.finish(ds...)
@@ -275,10 +281,19 @@ func TestBrokerRestart(t *testing.T) {
 			b := startBrokerProc(t, freePort(t), t.TempDir())
 			s := newStream(t, b.addr, g)
 			d := startDaemon(t, s.cfg)
-			time.Sleep(1500 * time.Millisecond)
+			midStream(t, b.addr)
 			b = b.restart(t)
 			s.finish(d)
 			s.check(g)
 		})
 	}
+}
+
+// midStream waits until the daemons have copied part of the stream, so the
+// disruption that follows falls in its middle however slow the machine.
+func midStream(t *testing.T, addr string) {
+	t.Helper()
+	waitFor(t, 90*time.Second, "the daemons to copy part of the stream", func() bool {
+		return highWater(t, addr, "out") >= streamLen/10
+	})
 }

@@ -88,7 +88,8 @@ produce_topics = ["users"]
 	waitFor(t, 60*time.Second, "all offsets committed (lag 0 on 4 partitions)", func() bool {
 		m = d.scrape(t)
 		return m.sum("wasmhost_records_in_total", pipe) == n && m.series("wasmhost_consumer_lag") == 4 &&
-			m.sum("wasmhost_consumer_lag", pipe) == 0
+			m.sum("wasmhost_consumer_lag", pipe) == 0 && m.series("wasmhost_consumer_processed_lag") == 4 &&
+			m.sum("wasmhost_consumer_processed_lag", pipe) == 0
 	})
 	exact := map[string]float64{
 		"wasmhost_records_in_total":                 n,
@@ -173,12 +174,29 @@ produce_topics = ["users"]
 	if float64(trapped) != m.sum("wasmhost_plugin_traps_total", pipe) {
 		t.Errorf("%d trap events in /api/status, metrics count %v", trapped, m.sum("wasmhost_plugin_traps_total", pipe))
 	}
-	if p.Counts.In != n || p.Counts.DeadLettered != uint64(bad) || p.Lag != 0 || p.Partitions != 4 {
-		t.Errorf("/api/status counts %+v, lag %d, partitions %d", p.Counts, p.Lag, p.Partitions)
+	if p.Counts.In != n || p.Counts.DeadLettered != uint64(bad) || p.Lag != 0 || p.ProcessedLag != 0 || p.Partitions != 4 {
+		t.Errorf("/api/status counts %+v, lag %d (processed %d), partitions %d", p.Counts, p.Lag, p.ProcessedLag, p.Partitions)
 	}
 
 	t.Run("record log lines carry their coordinates", func(t *testing.T) {
 		checkRecordLogs(t, d.logs.String())
+	})
+
+	t.Run("a source's lines name it as source, not pipeline", func(t *testing.T) {
+		seen := false
+		for _, line := range strings.Split(d.logs.String(), "\n") {
+			var ev map[string]any
+			if json.Unmarshal([]byte(line), &ev) != nil || ev["message"] != "source started" {
+				continue
+			}
+			seen = true
+			if _, ok := ev["pipeline"]; ok || ev["source"] != "idle" {
+				t.Errorf("source line %s", line)
+			}
+		}
+		if !seen {
+			t.Error(`no "source started" line`)
+		}
 	})
 
 	t.Run("grafana dashboard uses only these metrics", func(t *testing.T) {
@@ -205,7 +223,7 @@ produce_topics = ["users"]
 				t.Errorf("output lacks the failed record in/%s@%s", part, off)
 			}
 		}
-		rows := regexp.MustCompile(`(?m)^wasmhost-copy-0\s+in\s+\d\s+\d+\s+\d+\s+0\s+running$`).FindAllString(out, -1)
+		rows := regexp.MustCompile(`(?m)^wasmhost-[0-9a-f]{8}-copy-0\s+in\s+\d\s+\d+\s+\d+\s+\d+\s+0\s+0\s+running$`).FindAllString(out, -1)
 		if len(rows) != 4 {
 			t.Errorf("%d partition rows with lag 0, want 4:\n%s", len(rows), out)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,6 +65,10 @@ cache_dir = %q
 		if !strings.Contains(logs, want) {
 			t.Fatalf("the reload log line lacks %s", want)
 		}
+	}
+	// The binary logs durations with their unit.
+	if !regexp.MustCompile(`"took":"[0-9.]+(µs|ms|s)"`).MatchString(logs) {
+		t.Fatalf("the reload log line's took has no unit:\n%s", logs)
 	}
 	produceN(t, br.Addr(), "in", 500, 500)
 	waitKeys(t, br.Addr(), "out1b", 500, 500) // p1 goes on from its committed offset

@@ -5,6 +5,9 @@
 //   - /            the live status page (embedded assets, no CDN)
 //   - /api/status  the same picture as JSON ([Status]); `wasmhost status`
 //     prints it in a terminal
+//   - /api/history the charts' samples of the last 15 minutes, one a
+//     second, kept in the daemon ([History]; ?since=<Unix ms> for newer
+//     ones only), so a page opened now shows where things were
 //   - /metrics     Prometheus metrics (see metrics.go for the list)
 //   - /healthz     200 while the process serves HTTP
 //   - /readyz      200 once every plugin is loaded, every pipeline's
@@ -16,7 +19,8 @@
 // The daemon creates the Monitor first and serves it while it connects,
 // so /healthz answers and /readyz says what is missing. As it starts, it
 // reports plugin loads, the producer, and each pipeline and source to the
-// Monitor, runs [Monitor.Probe] in the background, and calls
+// Monitor, runs [Monitor.Probe] and [Monitor.RecordHistory] in the
+// background, and calls
 // [Monitor.ShuttingDown] when it begins to stop.
 //
 // # Concurrency

@@ -46,6 +46,18 @@ var (
 		"Exactly-once transactions committed: a batch's output and its input offsets.", pipeLabels, nil)
 	descTxnAborted = prometheus.NewDesc("wasmhost_transactions_aborted_total",
 		"Exactly-once transactions aborted; their batches ran again from the committed offset.", pipeLabels, nil)
+	descStateWrites = prometheus.NewDesc("wasmhost_state_changelog_records_total",
+		"State changelog records written (sent, or committed in a transaction).", pipeLabels, nil)
+	descStateRestores = prometheus.NewDesc("wasmhost_state_restores_total",
+		"Partition state stores restored from their changelog.", pipeLabels, nil)
+	descStateRestored = prometheus.NewDesc("wasmhost_state_restored_records_total",
+		"Changelog records applied by state restores.", pipeLabels, nil)
+	descStateRestoreSeconds = prometheus.NewDesc("wasmhost_state_restore_seconds_total",
+		"Time spent restoring partition state stores.", pipeLabels, nil)
+	descStateKeys = prometheus.NewDesc("wasmhost_state_keys",
+		"Keys in the state stores of the pipeline's partitions on this daemon.", pipeLabels, nil)
+	descStateBytes = prometheus.NewDesc("wasmhost_state_bytes",
+		"Bytes of keys and values in the state stores of the pipeline's partitions on this daemon.", pipeLabels, nil)
 	descCallSeconds = prometheus.NewDesc("wasmhost_plugin_call_duration_seconds",
 		"Duration of one plugin call (one batch).", pipeLabels, nil)
 	descBatchRecords = prometheus.NewDesc("wasmhost_plugin_batch_records",
@@ -60,6 +72,8 @@ var (
 		"This daemon's members of the pipeline that are in a group session.", []string{"pipeline"}, nil)
 	descLag = prometheus.NewDesc("wasmhost_consumer_lag",
 		"High watermark minus committed offset of a partition this daemon consumes.", []string{"pipeline", "topic", "partition"}, nil)
+	descProcessedLag = prometheus.NewDesc("wasmhost_consumer_processed_lag",
+		"High watermark minus the offset after the last record the partition's actor processed (commits trail it by up to a second).", []string{"pipeline", "topic", "partition"}, nil)
 
 	descTicks = prometheus.NewDesc("wasmhost_source_ticks_total",
 		"Calls of a source's plugin.", pipeLabels, nil)
@@ -87,8 +101,9 @@ type collector struct{ m *Monitor }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBuildInfo, descReady, descPipelineInfo, descIn, descOut, descFailed, descRetried, descDeadLettered,
-		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted, descCallSeconds, descBatchRecords, descMemory, descPartitions,
-		descHalted, descMembers, descLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
+		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted,
+		descStateWrites, descStateRestores, descStateRestored, descStateRestoreSeconds, descStateKeys, descStateBytes, descCallSeconds, descBatchRecords, descMemory, descPartitions,
+		descHalted, descMembers, descLag, descProcessedLag, descTicks, descTickFailures, descProdSent, descProdDelivered,
 		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
@@ -119,20 +134,28 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descTimeouts, n.Timeouts, l...)
 		counter(descTxnCommitted, n.TxnCommitted, l...)
 		counter(descTxnAborted, n.TxnAborted, l...)
+		counter(descStateWrites, n.StateWrites, l...)
+		counter(descStateRestores, n.StateRestores, l...)
+		counter(descStateRestored, n.StateRestored, l...)
+		ch <- prometheus.MustNewConstMetric(descStateRestoreSeconds, prometheus.CounterValue, n.StateRestoreSeconds, l...)
 		ch <- constHistogram(descCallSeconds, p.CallSeconds, l)
 		ch <- constHistogram(descBatchRecords, p.BatchRecords, l)
 		gauge(descMemory, float64(p.MemoryBytes), l...)
-		joined, halted := 0, 0
+		joined, halted, keys, bytes := 0, 0, 0, int64(0)
 		for _, m := range p.Members {
 			joined += int(bool01(m.Joined))
 			for _, part := range m.Partitions {
 				halted += int(bool01(part.Halted))
+				keys, bytes = keys+part.StateKeys, bytes+part.StateBytes
 				gauge(descLag, float64(part.Lag), p.Name, part.Topic, strconv.Itoa(int(part.Partition)))
+				gauge(descProcessedLag, float64(part.ProcessedLag), p.Name, part.Topic, strconv.Itoa(int(part.Partition)))
 			}
 		}
 		gauge(descPartitions, float64(p.Partitions), p.Name)
 		gauge(descHalted, float64(halted), p.Name)
 		gauge(descMembers, float64(joined), p.Name)
+		gauge(descStateKeys, float64(keys), l...)
+		gauge(descStateBytes, float64(bytes), l...)
 	}
 	for _, src := range s.Sources {
 		l := []string{src.Name, src.Plugin.Name, shortSHA(src.Plugin.SHA256)}

@@ -14,6 +14,7 @@ import (
 // Options describe the daemon a Monitor watches.
 type Options struct {
 	Version  string   // the build, e.g. "v1.2.0" or a git describe
+	DaemonID string   // this run of the daemon (a UUID)
 	Brokers  []string // the brokers the daemon connects to
 	Embedded bool     // the brokers are the daemon's embedded broker
 }
@@ -24,6 +25,7 @@ type Monitor struct {
 	opts    Options
 	started time.Time
 	probe   probeState
+	hist    history // the charts' samples (history.go)
 
 	mu        sync.Mutex
 	pipelines []*pipeline.Pipeline
@@ -139,6 +141,7 @@ func (m *Monitor) ShuttingDown() {
 // Status is the picture /api/status serves and `wasmhost status` prints.
 type Status struct {
 	Version        string                  `json:"version"`
+	DaemonID       string                  `json:"daemon_id"`
 	ABIVersion     int                     `json:"abi_version"`
 	StartedAt      time.Time               `json:"started_at"`
 	Now            time.Time               `json:"now"`
@@ -187,7 +190,7 @@ func (m *Monitor) Status() Status {
 		cfg.History = []ConfigEvent{}
 	}
 	s := Status{
-		Version: m.opts.Version, ABIVersion: abi.Version, StartedAt: m.started, Now: time.Now(),
+		Version: m.opts.Version, DaemonID: m.opts.DaemonID, ABIVersion: abi.Version, StartedAt: m.started, Now: time.Now(),
 		Ready: ready, NotReady: why, Brokers: m.opts.Brokers, EmbeddedBroker: m.opts.Embedded,
 		Pipelines: []pipeline.Status{}, Sources: []pipeline.SourceStatus{}, Plugins: plugins,
 		ConfigReloads: cfg, Errors: []pipeline.ErrorEvent{},

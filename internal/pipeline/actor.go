@@ -44,8 +44,12 @@ type actor struct {
 	// cut: a batch stopped short of its end without halting, because the
 	// session ended during a retry. Nothing after it may be handled: a
 	// later batch's offset would commit over the records it skipped.
-	cut bool
-	txn *txnState // exactly-once only
+	cut   bool
+	txn   *txnState   // exactly-once only
+	state *actorState // when the plugin uses state (state.go)
+	// skipBelow: records below it are done (a previous owner's partly
+	// committed transaction that this actor finished; txnrecover.go).
+	skipBelow int64
 }
 
 func newActor(p *Pipeline, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, consumer string) *actor {
@@ -69,21 +73,23 @@ func (a *actor) run() error {
 		return nil
 	}
 	defer a.release()
-	if !a.instantiate() {
-		return nil
-	}
 	if a.p.cfg.Guarantee == config.ExactlyOnce {
 		if !a.startTxn() {
 			return nil
 		}
 		defer a.txn.prod.close()
 	}
-	if d := a.p.cfg.TickInterval.Duration; d > 0 && a.txn == nil { // config refuses ticks with exactly-once
+	// The state is restored before an instance exists: the plugin sees
+	// the committed state from its first call on.
+	if !a.openState() || !a.instantiate() {
+		return nil
+	}
+	if d := a.p.cfg.TickInterval.Duration; d > 0 {
 		t := time.NewTicker(d)
 		defer t.Stop()
 		a.ticks = t.C
 	}
-	a.log.Debug().Int64("from_offset", a.claim.InitialOffset()).Msg("actor started")
+	a.log.Debug().Str("from_offset", offsetName(a.claim.InitialOffset())).Msg("actor started")
 	for {
 		if a.halted {
 			// The stop policy: hold the partition, unprocessed, so the
@@ -215,7 +221,7 @@ func (a *actor) upgrade() bool {
 	from := a.ver.plugin.SHA256()
 	a.release()
 	a.ver = next
-	if !a.instantiate() {
+	if !a.openState() || !a.instantiate() {
 		return false
 	}
 	a.log.Debug().Str("from_version", shortSHA(from)).Str("to_version", shortSHA(next.plugin.SHA256())).
@@ -228,7 +234,7 @@ func (a *actor) upgrade() bool {
 func (a *actor) instantiate() bool {
 	backoff := 100 * time.Millisecond
 	for {
-		inst, err := a.p.newInstance(a.ver.plugin, a.consumer, a.base)
+		inst, err := a.p.newInstance(a.ver.plugin, a.consumer, a.base, a.hostState())
 		if err == nil {
 			a.inst = inst
 			return true
@@ -330,6 +336,7 @@ func (a *actor) handle() {
 	for _, m := range a.out.kept(first.Offset, next) {
 		p.send(m)
 	}
+	a.sendChangelog(p)
 	if atMostOnce {
 		next = -1
 	}
@@ -376,7 +383,8 @@ func (c *collector) kept(first, next int64) []*sarama.ProducerMessage {
 // process runs a batch through the plugin and the failure policy. It
 // returns the offset to commit: past the batch, or at the first record the
 // actor could not finish.
-func (a *actor) process(p emitter, msgs []*sarama.ConsumerMessage) int64 {
+func (a *actor) process(p emitter, msgs []*sarama.ConsumerMessage) (next int64) {
+	defer func() { a.processedTo(next) }()
 	a.batch.Reset()
 	for _, m := range msgs {
 		a.enc.add(&a.batch, m)
@@ -412,7 +420,9 @@ func (a *actor) call() (*host.Result, error) {
 	}
 	// Not the session's context: a batch in hand is finished even when the
 	// partition is being revoked. The call's time limit bounds it.
+	a.beginCall()
 	res, err := a.handleBatch()
+	err = a.endCall(res, err, a.batch.Len())
 	if err != nil && a.inst.Broken() {
 		// The same version: the batch in hand finishes on it.
 		a.replaceBroken()
@@ -471,7 +481,13 @@ func (a *actor) tick() {
 	if !a.upgrade() || a.inst == nil {
 		return
 	}
+	if a.txn != nil {
+		a.tickTxn()
+		return
+	}
+	a.beginCall()
 	res, err := a.inst.Tick(context.Background(), time.Now())
+	err = a.endCall(res, err, 0)
 	if err != nil {
 		a.log.Error().Err(err).Msg("tick failed")
 		if a.inst.Broken() {
@@ -479,5 +495,5 @@ func (a *actor) tick() {
 		}
 		return
 	}
-	a.p.stats.Out.Add(produceTick(a.acks, res))
+	a.p.stats.Out.Add(produceTick(a.acks, res, a.sendChangelog))
 }

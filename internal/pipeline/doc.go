@@ -30,9 +30,12 @@
 // has no record ready, when the stop policy halts it, and when the
 // partition is revoked or the pipeline stops. Its records and outputs stay
 // in the actor until then and reach the broker only at commit, so the
-// broker-side transaction is open only while it commits. A failed
-// transaction is aborted and every one of its batches runs again from the
-// committed offset.
+// broker-side transaction is open only while it commits. A failed commit's
+// outcome is settled, never guessed (txnrecover.go, txnoutcome.go): the
+// actor seals its transactional id's partitions, reads the committed offset
+// again and the ends of the partitions it wrote, then goes on past the
+// span, sends again what did not commit, or runs every batch again from
+// the committed offset.
 //
 // A batch's records are held until its outcome is known (see collector):
 // when the actor stops at a record, nothing derived from later records is

@@ -14,6 +14,9 @@ type txnState struct {
 	meta   *sarama.ConsumerGroupMetadata
 	fenced bool
 	span   span
+	// resending: span.out holds what a partly committed transaction left
+	// to send (txnoutcome.go); its batches must not run again.
+	resending bool
 }
 
 // startTxn creates the partition's transactional producer, which fences any
@@ -27,6 +30,13 @@ func (a *actor) startTxn() bool {
 		if err == nil {
 			meta := &sarama.ConsumerGroupMetadata{GroupID: p.cfg.Group, GenerationID: a.sess.GenerationID(), MemberID: a.sess.MemberID()}
 			a.txn = &txnState{prod: prod, meta: meta}
+			// A previous owner's transaction may have been cut short by a
+			// broker crash: seal before committing anything (txnrecover.go).
+			if !a.seal() {
+				prod.close()
+				return false
+			}
+			a.settlePending()
 			return true
 		}
 		a.log.Warn().Err(err).Str("transactional_id", id).Dur("retry_in", backoff).Msg("cannot start the transactional producer, retrying")
@@ -40,6 +50,16 @@ func (a *actor) startTxn() bool {
 // handleTxn adds the batch in hand to the open transaction, runs it, and
 // commits the transaction when it is due.
 func (a *actor) handleTxn() {
+	if a.skipBelow > 0 {
+		// settlePending committed these records' transaction.
+		i := 0
+		for i < len(a.msgs) && a.msgs[i].Offset < a.skipBelow {
+			i++
+		}
+		if a.msgs = a.msgs[:copy(a.msgs, a.msgs[i:])]; len(a.msgs) == 0 {
+			return
+		}
+	}
 	a.txn.span.add(a.msgs)
 	a.advanceSpan()
 }
@@ -93,9 +113,10 @@ func (a *actor) runSpan() {
 
 // commitSpan commits, in one transaction, what the open transaction's
 // batches produced (dead-letter records included) with the input offset
-// past them. When the transaction fails it is aborted and every one of its
-// batches runs again from the start: the committed offset has not moved, so
-// this is the rewind.
+// past them. When the commit fails, its outcome is settled from the
+// committed offset read again (settleUnknown): when the transaction did not
+// commit, every one of its batches runs again from the start: the
+// committed offset has not moved, so this is the rewind.
 func (a *actor) commitSpan() {
 	t, s := a.txn, &a.txn.span
 	if s.run == 0 {
@@ -104,29 +125,62 @@ func (a *actor) commitSpan() {
 	backoff := 100 * time.Millisecond
 	for {
 		offsets := s.offsets()
-		if len(s.out) == 0 && offsets == nil {
+		out := a.appendChangelog(s.out)
+		if len(out) == 0 && offsets == nil {
 			s.committed()
 			return
 		}
-		err := t.prod.commit(s.out, offsets, t.meta)
+		err := t.prod.commit(out, offsets, t.meta)
 		if err == nil {
 			a.p.stats.TxnCommitted.Add(1)
+			a.stateCommitted()
+			t.resending = false
+			s.committed()
+			return
+		}
+		if mayBeZombie(err) && !a.stillOwner(err) {
+			// A newer owner of this partition exists: stop touching it,
+			// and leave it what it needs to settle this transaction.
+			a.leavePending()
+			a.p.stats.TxnAborted.Add(1)
+			a.stateAborted()
+			t.fenced, a.halted, t.resending = true, true, false
+			s.reset()
+			return
+		}
+		// The outcome is unknown: never decide from the span
+		// (txnrecover.go).
+		fate := a.settleUnknown(err)
+		if fate == fateCommitted {
+			a.p.stats.TxnCommitted.Add(1)
+			a.stateCommitted()
+			t.resending = false
 			s.committed()
 			return
 		}
 		a.p.stats.TxnAborted.Add(1)
-		if errors.Is(err, errFenced) {
-			// A newer owner of this partition exists: stop touching it.
-			a.log.Warn().Err(err).Msg("fenced by a newer owner of the partition; stopping this actor")
-			t.fenced, a.halted = true, true
+		if fate == fateResend {
+			// What is left of the outputs goes again; the store's changes
+			// stand and their changelog records are written again with
+			// them (final values per key: writing one twice is harmless).
+			continue
+		}
+		// The transaction did not commit: the store goes back to its
+		// committed state with it.
+		a.stateAborted()
+		if fate == fateStop {
+			a.leavePending()
+			t.resending = false
+			// Revoked, or someone else's: the next owner starts again
+			// from the committed offset, and this actor must not go on
+			// past it.
 			s.reset()
+			a.cut = true
 			return
 		}
-		a.log.Warn().Err(err).Int64("first_offset", s.in[0].Offset).Int("records", len(s.in)).
+		a.log.Warn().Int64("first_offset", s.in[0].Offset).Int("records", len(s.in)).
 			Int("batches", len(s.ends)).Dur("retry_in", backoff).Msg("transaction aborted; running its batches again")
 		if !sleep(a.sess.Context(), backoff) {
-			// Revoked: the next owner starts again from the committed
-			// offset, and this actor must not go on past it.
 			s.reset()
 			a.cut = true
 			return
@@ -136,4 +190,35 @@ func (a *actor) commitSpan() {
 		s.rewind()
 		a.runSpan()
 	}
+}
+
+// mayBeZombie says whether err means that this actor may no longer own
+// its partition: PRODUCER_FENCED (a newer producer of the transactional
+// id), or the group refusing the offset commit's member or generation.
+func mayBeZombie(err error) bool {
+	return errors.Is(err, errFenced) || errors.Is(err, sarama.ErrUnknownMemberId) ||
+		errors.Is(err, sarama.ErrIllegalGeneration) || errors.Is(err, sarama.ErrRebalanceInProgress) ||
+		errors.Is(err, sarama.ErrFencedInstancedId)
+}
+
+// stillOwner decides, after an error that mayBeZombie, whether a newer
+// owner of the partition exists. One exists only after a rebalance, which
+// ends this actor's session at its next heartbeat (a third of the session
+// timeout). A broker that aborted the transaction (a restart does) bumps
+// the epoch too, and then the session outlives the wait and the actor
+// recovers as from any unknown outcome. Should a zombie outlive the wait
+// anyway, its re-initialised producer fences the new owner's, which waits
+// in turn and fences it back; the zombie's session ends meanwhile.
+func (a *actor) stillOwner(err error) bool {
+	msg := "the group refused this member's offset commit"
+	if errors.Is(err, errFenced) {
+		msg = fencedMessage
+	}
+	a.log.Warn().Err(err).Msg(msg + "; waiting for the group to tell whether a newer owner of the partition exists")
+	if !sleep(a.sess.Context(), a.p.cfg.SessionTimeout.Duration/2) {
+		a.log.Warn().Msg("a newer owner of the partition exists (the session ended); stopping this actor")
+		return false
+	}
+	a.log.Info().Msg("still the partition's owner: the transaction was aborted by the broker, not by a newer owner")
+	return true
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -141,29 +140,21 @@ func (m *member) join() (sarama.ConsumerGroup, error) {
 
 // Setup logs the member's assignment at every rebalance.
 func (m *member) Setup(sess sarama.ConsumerGroupSession) error {
-	claims := sess.Claims()
-	topics := make([]string, 0, len(claims))
-	for t := range claims {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	ev := m.p.log.Info().Str("consumer", m.id).Str("member_id", sess.MemberID()).Int32("generation", sess.GenerationID())
-	n := 0
-	for _, t := range topics {
-		ps := append([]int32(nil), claims[t]...)
-		sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
-		ev = ev.Ints32(t, ps)
-		n += len(ps)
-	}
-	ev.Int("partitions", n).Msg("partitions assigned")
+	assigned := newTopicPartitions(sess.Claims())
+	m.p.log.Info().Str("consumer", m.id).Str("member_id", sess.MemberID()).Int32("generation", sess.GenerationID()).
+		Array("assigned", assigned).Int("partitions", assigned.count()).Msg("partitions assigned")
 	m.p.obs.joined(m.id, sess)
 	return nil
 }
 
-// Cleanup runs after every actor of the session has returned.
+// Cleanup runs after every actor of the session has returned: the
+// session's partitions are revoked (sarama's rebalances are eager; the next
+// Setup logs what the member holds again).
 func (m *member) Cleanup(sess sarama.ConsumerGroupSession) error {
 	m.p.obs.left(m.id)
-	m.p.log.Debug().Str("consumer", m.id).Int32("generation", sess.GenerationID()).Msg("session ended")
+	revoked := newTopicPartitions(sess.Claims())
+	m.p.log.Info().Str("consumer", m.id).Str("member_id", sess.MemberID()).Int32("generation", sess.GenerationID()).
+		Array("revoked", revoked).Int("partitions", revoked.count()).Msg("partitions revoked")
 	return nil
 }
 

@@ -26,6 +26,12 @@ type Stats struct {
 	Traps        atomic.Uint64 // instances lost to a trap or timeout
 	TxnCommitted atomic.Uint64 // exactly-once transactions committed
 	TxnAborted   atomic.Uint64 // exactly-once transactions aborted (their batches ran again)
+
+	// State (state.go), for plugins that use it.
+	StateWrites       atomic.Uint64 // changelog records written (sent, or committed in a transaction)
+	StateRestores     atomic.Uint64 // partition stores restored from the changelog
+	StateRestored     atomic.Uint64 // changelog records those restores applied
+	StateRestoreNanos atomic.Uint64 // time those restores took
 }
 
 // Options are what a pipeline needs from the daemon.
@@ -35,6 +41,10 @@ type Options struct {
 	Plugin   *Slot               // the plugin's current version; the caller owns the slot
 	// AllowTopic is the produce allowlist (nil allows every topic).
 	AllowTopic func(string) bool
+	// ProduceTopics are the topics the pipeline may produce to, when
+	// known (the allowlist, the dead-letter topic): an exactly-once actor
+	// seals their partitions when it starts (see txnrecover.go).
+	ProduceTopics []string
 	// DrainTimeout bounds how long an actor waits, when its partition is
 	// revoked or the daemon stops, for what it produced to be acknowledged.
 	DrainTimeout time.Duration
@@ -57,6 +67,9 @@ type Pipeline struct {
 	stats        Stats
 	obs          tracker // members, partitions, call histograms, recent errors (status.go)
 	stopping     atomic.Bool
+	changelogs   changelogs // state changelog topics made sure of
+	sealTopics   []string   // exactly-once: partitions sealed at start (txnrecover.go)
+	sealed       sealed
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -85,6 +98,7 @@ func Start(cfg config.Pipeline, o Options) (*Pipeline, error) {
 		allow:        o.AllowTopic,
 		limits:       instanceLimits(cfg.Limits.Limits, cfg.Limits.MaxInputRecord),
 		drainTimeout: o.DrainTimeout,
+		sealTopics:   slices.Clone(o.ProduceTopics),
 		base:         o.Logger.With().Str("pipeline", cfg.Name).Logger(),
 	}
 	if o.Producer != nil {
@@ -140,7 +154,7 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 
 // newInstance instantiates a version of the plugin for an actor; log is the
 // pipeline's base logger with the actor's coordinates.
-func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog.Logger) (*host.Instance, error) {
+func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog.Logger, st host.State) (*host.Instance, error) {
 	return plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   p.cfg.Name,
 		Consumer:   consumer,
@@ -150,6 +164,7 @@ func (p *Pipeline) newInstance(plugin *host.Plugin, consumer string, log zerolog
 		Partitions: p.partitions,
 		Limits:     p.limits,
 		Grants:     instanceGrants(p.cfg.Grants),
+		State:      st,
 	})
 }
 

@@ -42,7 +42,7 @@ func StartSource(cfg config.Source, o SourceOptions) (*Source, error) {
 		return nil, fmt.Errorf("source %s: plugin %s has no tick handler", cfg.Name, cfg.Plugin)
 	}
 	s := &Source{cfg: cfg, o: o, done: make(chan struct{}),
-		log: o.Logger.With().Str("pipeline", cfg.Name).Str("plugin", o.Plugin.Plugin().Name()).Logger()}
+		log: o.Logger.With().Str("source", cfg.Name).Str("plugin", o.Plugin.Plugin().Name()).Logger()}
 	s.acks = newAckQueue(o.Producer, func(int64) {}, &s.stopping)
 	ver := o.Plugin.acquire()
 	if ver == nil {
@@ -72,7 +72,7 @@ func (s *Source) instantiate(ver *version) (*host.Instance, error) {
 	return ver.plugin.Instantiate(context.Background(), host.InstanceOptions{
 		Pipeline:   s.cfg.Name,
 		Config:     s.cfg.Config,
-		Logger:     s.o.Logger.With().Str("pipeline", s.cfg.Name).Logger(),
+		Logger:     s.o.Logger.With().Str("source", s.cfg.Name).Logger(),
 		AllowTopic: s.o.AllowTopic,
 		Partitions: s.partitions(),
 		Limits:     instanceLimits(s.cfg.Limits, 0),
@@ -141,10 +141,13 @@ func (s *Source) tick(inst *host.Instance, now time.Time) bool {
 // produceTick hands what a tick produced to q, as one entry with no offset
 // to mark (it derives from no input record), and returns how many records
 // that was.
-func produceTick(q *ackQueue, res *host.Result) uint64 {
+func produceTick(q *ackQueue, res *host.Result, more ...func(*pending)) uint64 {
 	p := q.open()
 	for i := range res.Outputs {
 		p.send(producerMessage(&res.Outputs[i].Record))
+	}
+	for _, f := range more {
+		f(p)
 	}
 	p.seal(-1)
 	return uint64(len(res.Outputs))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/state"
 )
 
 // This file is the pipeline's status API: what /api/status, the status page
@@ -47,6 +48,12 @@ type Counts struct {
 	// again).
 	TxnCommitted uint64 `json:"transactions_committed"`
 	TxnAborted   uint64 `json:"transactions_aborted"`
+	// State: changelog records written, restores, the changelog records
+	// they applied and the seconds they took.
+	StateWrites         uint64  `json:"state_changelog_records"`
+	StateRestores       uint64  `json:"state_restores"`
+	StateRestored       uint64  `json:"state_restored_records"`
+	StateRestoreSeconds float64 `json:"state_restore_seconds"`
 }
 
 // Status is a snapshot of a running pipeline.
@@ -66,11 +73,15 @@ type Status struct {
 	BatchRecords Histogram `json:"batch_records"`
 	// MemoryBytes is the linear memory of the pipeline's live instances,
 	// as sampled after each one's latest call.
-	MemoryBytes uint64         `json:"memory_bytes"`
-	Partitions  int            `json:"partitions"` // assigned to this daemon's members
-	Lag         int64          `json:"lag"`        // sum over those partitions
-	Members     []MemberStatus `json:"members"`
-	Errors      []ErrorEvent   `json:"errors"` // newest first, at most recentErrors
+	MemoryBytes uint64 `json:"memory_bytes"`
+	Partitions  int    `json:"partitions"` // assigned to this daemon's members
+	// Lag is the committed lag (the sum of the partitions' Lag);
+	// ProcessedLag the lag of what the actors have processed (the sum of
+	// their ProcessedLag). See PartitionStatus.
+	Lag          int64          `json:"lag"`
+	ProcessedLag int64          `json:"processed_lag"`
+	Members      []MemberStatus `json:"members"`
+	Errors       []ErrorEvent   `json:"errors"` // newest first, at most recentErrors
 }
 
 // MemberStatus is one consumer group member this daemon runs.
@@ -96,10 +107,23 @@ type PartitionStatus struct {
 	Committed int64 `json:"committed"`
 	// Lag is HighWatermark - Committed, never negative; with nothing
 	// committed, HighWatermark (every record, as if the log started at 0).
-	Lag         int64     `json:"lag"`
-	Halted      bool      `json:"halted"`
-	MemoryBytes uint64    `json:"memory_bytes"`
-	Since       time.Time `json:"since"`
+	// Offsets commit once a second (or per transaction), so a partition
+	// with nothing wrong lags by what a second brings.
+	Lag int64 `json:"lag"`
+	// Processed is the offset after the last record the partition's actor
+	// has handed to its plugin and settled (its output may still be in
+	// flight); until its first batch, Committed. ProcessedLag is
+	// HighWatermark - Processed, never negative: what the actor has yet
+	// to process, however far the commits are behind.
+	Processed    int64     `json:"processed"`
+	ProcessedLag int64     `json:"processed_lag"`
+	Halted       bool      `json:"halted"`
+	MemoryBytes  uint64    `json:"memory_bytes"`
+	Since        time.Time `json:"since"`
+	// StateKeys and StateBytes are the size of the partition's state
+	// store, when its plugin uses state.
+	StateKeys  int   `json:"state_keys,omitempty"`
+	StateBytes int64 `json:"state_bytes,omitempty"`
 }
 
 // ErrorEvent is a plugin failure, with the coordinates of its records.
@@ -241,7 +265,9 @@ type partState struct {
 	claim     sarama.ConsumerGroupClaim
 	since     time.Time
 	committed atomic.Int64
+	processed atomic.Int64 // -1 until the first batch
 	memory    atomic.Uint64
+	state     atomic.Pointer[state.Store] // the partition's store, nil without state
 	halted    atomic.Bool
 }
 
@@ -269,6 +295,7 @@ func (t *tracker) claimed(consumer string, claim sarama.ConsumerGroupClaim) func
 	k := partKey{consumer, claim.Topic(), claim.Partition()}
 	ps := &partState{claim: claim, since: time.Now()}
 	ps.committed.Store(max(claim.InitialOffset(), -1)) // not sarama's OffsetOldest (-2)
+	ps.processed.Store(-1)
 	t.mu.Lock()
 	if t.parts == nil {
 		t.parts = map[partKey]*partState{}
@@ -312,6 +339,14 @@ func (a *actor) handleBatch() (*host.Result, error) {
 	return res, err
 }
 
+// processedTo records that the actor has settled every record before next
+// (from process).
+func (a *actor) processedTo(next int64) {
+	if ps := a.p.obs.part(a.consumer, a.claim.Topic(), a.claim.Partition()); ps != nil {
+		ps.processed.Store(next)
+	}
+}
+
 // failed records a record that exhausted its retries and what the failure
 // policy did with it (from settle).
 func (a *actor) failed(m *sarama.ConsumerMessage, attempts int, err error, policy config.FailurePolicy) {
@@ -347,6 +382,9 @@ func (p *Pipeline) Status() Status {
 			Retried: p.stats.Retried.Load(), DeadLettered: p.stats.DeadLettered.Load(),
 			Skipped: p.stats.Skipped.Load(), Traps: p.stats.Traps.Load(), Timeouts: p.obs.timeouts.Load(),
 			TxnCommitted: p.stats.TxnCommitted.Load(), TxnAborted: p.stats.TxnAborted.Load(),
+			StateWrites: p.stats.StateWrites.Load(), StateRestores: p.stats.StateRestores.Load(),
+			StateRestored:       p.stats.StateRestored.Load(),
+			StateRestoreSeconds: time.Duration(p.stats.StateRestoreNanos.Load()).Seconds(),
 		},
 		CallSeconds:  p.obs.calls.snapshot(),
 		BatchRecords: p.obs.batches.snapshot(),
@@ -365,13 +403,22 @@ func (p *Pipeline) Status() Status {
 		if !ok {
 			continue
 		}
-		hw, committed := ps.claim.HighWaterMarkOffset(), ps.committed.Load()
-		lag := max(hw-max(committed, 0), 0)
-		s.Members[i].Partitions = append(s.Members[i].Partitions, PartitionStatus{
+		hw, committed, processed := ps.claim.HighWaterMarkOffset(), ps.committed.Load(), ps.processed.Load()
+		if processed < 0 {
+			processed = committed
+		}
+		lag, plag := max(hw-max(committed, 0), 0), max(hw-max(processed, 0), 0)
+		pst := PartitionStatus{
 			Topic: k.topic, Partition: k.partition, HighWatermark: hw, Committed: committed, Lag: lag,
+			Processed: processed, ProcessedLag: plag,
 			Halted: ps.halted.Load(), MemoryBytes: ps.memory.Load(), Since: ps.since,
-		})
+		}
+		if st := ps.state.Load(); st != nil {
+			pst.StateKeys, pst.StateBytes = st.Size()
+		}
+		s.Members[i].Partitions = append(s.Members[i].Partitions, pst)
 		s.Lag += lag
+		s.ProcessedLag += plag
 		s.MemoryBytes += ps.memory.Load()
 		s.Partitions++
 	}

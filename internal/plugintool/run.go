@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
+	"github.com/wasmhost/wasmhost/internal/state"
 	"github.com/wasmhost/wasmhost/sdk/abi"
 )
 
@@ -45,12 +46,16 @@ type RunOptions struct {
 	// plugin's log lines, each record's result and what it produced. nil
 	// discards it.
 	Report io.Writer
+	// State is the initial state of a plugin that uses state (one store,
+	// as for one input partition); its final state ends the transcript.
+	State []StateEntry
 }
 
 // Summary counts what a run did.
 type Summary struct {
 	Records, Ticks, Calls int
 	Produced, Failed      int
+	StateKeys             int // keys in the final state of a plugin that uses state
 }
 
 // Run loads the plugin as the daemon does, hands it the steps and returns
@@ -100,6 +105,7 @@ func Run(ctx context.Context, o RunOptions) ([]Entry, Summary, error) {
 			return nil, r.sum, err
 		}
 	}
+	r.finalState(r.report)
 	return r.entries, r.sum, nil
 }
 
@@ -115,6 +121,7 @@ type runner struct {
 	ticks     int
 	entries   []Entry
 	sum       Summary
+	store     *state.Store // nil unless the plugin uses state
 }
 
 func newRunner(ctx context.Context, o RunOptions) (*runner, error) {
@@ -156,6 +163,9 @@ func newRunner(ctx context.Context, o RunOptions) (*runner, error) {
 		Config:   o.Config,
 		Logger:   log,
 		Limits:   host.Limits{CallTimeout: o.CallTimeout},
+	}
+	if r.store = r.newStore(); r.store != nil {
+		r.instOpts.State = r.store
 	}
 	if len(o.ProduceTopics) > 0 {
 		allowed := slices.Clone(o.ProduceTopics)
@@ -207,7 +217,9 @@ func (r *runner) batch(ctx context.Context, steps []int) error {
 	r.sum.Records += len(steps)
 	r.sum.Calls++
 	fmt.Fprintf(r.report, "batch of %d: %s/%d offsets %d..%d\n", len(steps), recs[0].Topic, recs[0].Partition, recs[0].Offset, recs[len(recs)-1].Offset)
+	r.beginCall()
 	res, err := r.inst.HandleBatch(ctx, &r.b)
+	r.endCall(err == nil && len(res.Failures) == 0)
 	if err != nil {
 		reason := describe(err)
 		for i := range steps {
@@ -263,7 +275,9 @@ func (r *runner) tick(ctx context.Context, ms int64) error {
 	}
 	fmt.Fprintf(r.report, "tick %d at %s\n", n, now.UTC().Format(time.RFC3339Nano))
 	first := len(r.entries)
+	r.beginCall()
 	res, err := r.inst.Tick(ctx, now)
+	r.endCall(err == nil)
 	if err != nil {
 		reason := describe(err)
 		r.fail(Entry{Input: -1, Tick: n, Reason: reason})

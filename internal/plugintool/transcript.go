@@ -13,11 +13,13 @@ import (
 )
 
 // Entry is one transcript line: a record the plugin produced, or an input
-// record (or tick) that failed.
+// record (or tick) that failed, or (State) a key of a stateful plugin's
+// final state, in Record.Key and Record.Value, after everything else.
 type Entry struct {
 	Input  int // index of the input record it derives from, or -1
 	Tick   int // number of the tick that produced it, or -1
 	Failed bool
+	State  bool
 	Reason string     // why it failed
 	Record abi.Record // what was produced, when not Failed
 }
@@ -25,6 +27,7 @@ type Entry struct {
 // lineJSON is the JSON shape of a transcript line; the field order is the
 // order they are written in.
 type lineJSON struct {
+	State     bool            `json:"state,omitempty"`
 	Input     *int            `json:"input,omitempty"`
 	Tick      *int            `json:"tick,omitempty"`
 	Failed    bool            `json:"failed,omitempty"`
@@ -48,9 +51,14 @@ func (e *Entry) MarshalJSON() ([]byte, error) {
 	if e.Tick >= 0 {
 		l.Tick = &e.Tick
 	}
-	if e.Failed {
+	switch {
+	case e.State:
+		l.State = true
+		l.Key, l.KeyB64 = encodeBytes(e.Record.Key)
+		l.Value, l.ValueB64 = encodeBytes(e.Record.Value)
+	case e.Failed:
 		l.Failed, l.Reason = true, &e.Reason
-	} else {
+	default:
 		r := &e.Record
 		l.Topic, l.Partition, l.Timestamp = &r.Topic, &r.Partition, &r.Timestamp
 		l.Key, l.KeyB64 = encodeBytes(r.Key)
@@ -127,6 +135,15 @@ func ReadExpected(r io.Reader) ([]Expected, error) {
 
 func (e *Expected) check() error {
 	l := &e.l
+	if l.State {
+		if l.Input != nil || l.Tick != nil || l.Failed || l.Reason != nil || l.Topic != nil || l.Partition != nil ||
+			l.Headers != nil || l.Timestamp != nil {
+			return errors.New(`a "state" line has only "key" and "value"`)
+		}
+		if (l.Key == nil || string(l.Key) == "null") && l.KeyB64 == nil {
+			return errors.New(`a "state" line needs a "key"`)
+		}
+	}
 	if l.Input != nil && l.Tick != nil {
 		return errors.New(`a line has "input" or "tick", not both`)
 	}
@@ -165,6 +182,12 @@ func (e *Expected) check() error {
 // headers are none.
 func (e *Expected) Matches(a *Entry) bool {
 	l := &e.l
+	if l.State != a.State {
+		return false
+	}
+	if a.State {
+		return bytesMatch(l.Key, l.KeyB64, a.Record.Key) && bytesMatch(l.Value, l.ValueB64, a.Record.Value)
+	}
 	if l.Input != nil && *l.Input != a.Input || l.Tick != nil && *l.Tick != a.Tick || l.Failed != a.Failed {
 		return false
 	}

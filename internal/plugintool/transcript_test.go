@@ -129,3 +129,26 @@ func TestDiffShowsMissingAndUnexpectedLines(t *testing.T) {
 		t.Errorf("empty against empty: %q", d)
 	}
 }
+
+func TestStateLines(t *testing.T) {
+	e := Entry{Input: -1, Tick: -1, State: true, Record: abi.Record{Key: []byte("c/k"), Value: []byte("3")}}
+	b, err := e.MarshalJSON()
+	if err != nil || string(b) != `{"state":true,"key":"c/k","value":"3"}` {
+		t.Fatalf("MarshalJSON = %s, %v", b, err)
+	}
+	exp, err := ReadExpected(strings.NewReader(string(b) + "\n"))
+	if err != nil || !exp[0].Matches(&e) {
+		t.Fatalf("a state line does not match itself: %v", err)
+	}
+	other := e
+	other.Record.Value = []byte("4")
+	produced := Entry{Input: -1, Tick: 0, Record: abi.Record{Topic: "t", Key: []byte("c/k"), Value: []byte("3")}}
+	if exp[0].Matches(&other) || exp[0].Matches(&produced) {
+		t.Fatal("a state line matches another value, or a produced record")
+	}
+	for _, bad := range []string{`{"state":true,"value":"3"}`, `{"state":true,"key":"k","topic":"t"}`, `{"state":true,"key":"k","input":0}`} {
+		if _, err := ReadExpected(strings.NewReader(bad + "\n")); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}

@@ -47,3 +47,70 @@ func TestCompare(t *testing.T) {
 		})
 	}
 }
+
+// An input record written twice (a producer resent its batch) is owed two
+// outputs: they are not duplicates, and a third is.
+func TestCompareResentInput(t *testing.T) {
+	in := map[int32][]record{0: recs(0, 0, 1, 1, 2)}
+	r := compare(in, map[int32][]record{0: recs(0, 0, 1, 1, 2)}, nil, false)
+	if !r.Exact() {
+		t.Fatalf("two outputs for two copies: %+v", r.Totals())
+	}
+	r = compare(in, map[int32][]record{0: recs(0, 0, 1, 1, 1, 2)}, nil, false)
+	if got := r.Totals(); got.Duplicated != 1 || got.Missing != 0 {
+		t.Fatalf("three outputs for two copies: %+v", got)
+	}
+	r = compare(in, map[int32][]record{0: recs(0, 0, 1, 2)}, nil, false)
+	if got := r.Totals(); got.Duplicated != 0 || got.Missing != 1 {
+		t.Fatalf("one output for two copies: %+v", got)
+	}
+}
+
+func deadLetter(seq int, topic string, p int32, off int64) record {
+	return record{seq: seq, hasSeq: true, srcTopic: topic, srcPartition: p, srcOffset: off}
+}
+
+func TestDeadLettersAccountForTheirInput(t *testing.T) {
+	in := map[int32][]record{0: recs(0, 0, 1, 2, 3)}
+	out := map[int32][]record{0: recs(0, 0, 2)}
+	dl := map[int32][]record{0: {deadLetter(1, "in", 0, 1), deadLetter(3, "in", 0, 3)}}
+	r := compare(in, out, map[int32]int64{0: 4}, true)
+	r.deadLetters(in, dl, "in")
+	if got := r.Totals(); got.Missing != 0 || got.CommittedMissing != 0 || got.DeadLettered != 2 || got.Duplicated != 0 || !r.Exact() {
+		t.Fatalf("totals %+v bad %d", got, r.BadDeadLetter)
+	}
+
+	// In the output and the dead-letter topic: duplicated. Headers naming
+	// another record, or another topic: bad.
+	dl = map[int32][]record{0: {deadLetter(1, "in", 0, 1), deadLetter(2, "in", 0, 2), deadLetter(3, "in", 0, 1), deadLetter(3, "other", 0, 3)}}
+	r = compare(in, out, nil, false)
+	r.deadLetters(in, dl, "in")
+	if got := r.Totals(); got.Duplicated != 1 || got.Missing != 1 || r.BadDeadLetter != 2 {
+		t.Fatalf("totals %+v bad %d", got, r.BadDeadLetter)
+	}
+}
+
+func TestFailuresByRules(t *testing.T) {
+	in := map[int32][]record{0: recs(0, 0, 1, 2, 3)}
+	missing := compare(in, map[int32][]record{0: recs(0, 0, 1, 2)}, nil, false)
+	dup := compare(in, map[int32][]record{0: recs(0, 0, 1, 2, 3, 3)}, nil, false)
+	cases := []struct {
+		name  string
+		r     *Report
+		rules Rules
+		fails bool
+	}{
+		{"at-least-once: missing fails", missing, Rules{}, true},
+		{"at-least-once: duplicates pass", dup, Rules{}, false},
+		{"read_committed: duplicates fail without exact", dup, Rules{ReadCommitted: true}, true},
+		{"at-most-once: missing is reported, passes", missing, Rules{AtMostOnce: true}, false},
+		{"at-most-once: duplicates fail", dup, Rules{AtMostOnce: true}, true},
+	}
+	for _, c := range cases {
+		if got := failed(c.r.Failures(c.rules)); got != c.fails {
+			t.Errorf("%s: failures %v", c.name, c.r.Failures(c.rules))
+		}
+	}
+}
+
+func failed(fails []string) bool { return len(fails) > 0 }

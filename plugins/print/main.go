@@ -1,8 +1,10 @@
-// Command print is a wasmhost plugin that logs one info line per record: the
-// consumer that received it, where it came from, its key and the fields of
-// its JSON value, e.g.
+// Command print is a wasmhost plugin that logs one info line per record: its
+// offset, its key and the fields of its JSON value. The host's log line
+// already carries the daemon, pipeline, consumer, topic and partition as
+// fields, so the message does not repeat them; the offset stays because the
+// host cannot know which record of a batch the plugin is on. On a console:
 //
-//	consumer=wasmhost-print-users-0 topic=users partition=3 offset=17 key=42 name="Ada" favorite_color="teal" favorite_number=412
+//	INF offset=17 key=42 name="Ada" favorite_color="teal" favorite_number=412 consumer=wasmhost-1f2e3d4c-print-users-0 partition=3 pipeline=print-users plugin=print topic=users ...
 //
 // A value that is not a JSON object is printed whole: valid JSON as it is,
 // anything else quoted, with a note. Such a record does not fail. It produces
@@ -26,21 +28,14 @@ func init() { sdk.OnRecord(printRecord) }
 var line []byte
 
 func printRecord(r *sdk.Record) error {
-	consumer, _ := sdk.Config(abi.ConfigConsumer)
-	line = format(line[:0], consumer, r)
+	line = format(line[:0], r)
 	sdk.Log(abi.LevelInfo, string(line))
 	return nil
 }
 
 // format appends r's log line to b.
-func format(b []byte, consumer string, r *sdk.Record) []byte {
-	b = append(b, "consumer="...)
-	b = appendText(b, consumer)
-	b = append(b, " topic="...)
-	b = appendText(b, r.Topic)
-	b = append(b, " partition="...)
-	b = strconv.AppendInt(b, int64(r.Partition), 10)
-	b = append(b, " offset="...)
+func format(b []byte, r *sdk.Record) []byte {
+	b = append(b, "offset="...)
 	b = strconv.AppendInt(b, r.Offset, 10)
 	b = append(b, " key="...)
 	b = appendBytes(b, r.Key)

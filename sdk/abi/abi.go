@@ -116,6 +116,10 @@ func StatusText(s int32) string {
 		return "handler failed"
 	case StatusBadLevel:
 		return "unknown log level"
+	case StatusNotFound:
+		return "key not found"
+	case StatusNoState:
+		return "no state for this instance"
 	}
 	return "unknown status"
 }

@@ -19,7 +19,8 @@ func TestHeaderNamesMatchTheABI(t *testing.T) {
 		}
 		imports[m[2]] = true
 	}
-	for _, f := range []string{abi.FuncBatchRead, abi.FuncProduce, abi.FuncRecordFail, abi.FuncLog, abi.FuncConfigRead} {
+	for _, f := range []string{abi.FuncBatchRead, abi.FuncProduce, abi.FuncRecordFail, abi.FuncLog, abi.FuncConfigRead,
+		abi.FuncStateGet, abi.FuncStatePut, abi.FuncStateDelete, abi.FuncStateScan} {
 		if !imports[f] {
 			t.Errorf("host function %s is not declared", f)
 		}
@@ -51,6 +52,7 @@ func TestHeaderStatusCodesMatchTheABI(t *testing.T) {
 		"WH_NO_BATCH": abi.StatusNoBatch, "WH_BAD_ENCODING": abi.StatusBadEncoding, "WH_BAD_INDEX": abi.StatusBadIndex,
 		"WH_TOO_LARGE": abi.StatusTooLarge, "WH_FORBIDDEN": abi.StatusForbidden, "WH_NO_HANDLER": abi.StatusNoHandler,
 		"WH_FAILED": abi.StatusFailed, "WH_BAD_LEVEL": abi.StatusBadLevel,
+		"WH_NOT_FOUND": abi.StatusNotFound, "WH_NO_STATE": abi.StatusNoState,
 		"WH_DEBUG": int32(abi.LevelDebug), "WH_INFO": int32(abi.LevelInfo), "WH_WARN": int32(abi.LevelWarn), "WH_ERROR": int32(abi.LevelError),
 	}
 	got := map[string]int32{}

@@ -69,7 +69,9 @@ enum {
 	WH_FORBIDDEN = -7,       /* a topic the plugin may not produce to */
 	WH_NO_HANDLER = -8,      /* no handler for this call */
 	WH_FAILED = -9,          /* the handler failed the whole call */
-	WH_BAD_LEVEL = -10       /* unknown log level */
+	WH_BAD_LEVEL = -10,      /* unknown log level */
+	WH_NOT_FOUND = -11,      /* state_get: the key is not set */
+	WH_NO_STATE = -12        /* the host keeps no state for this instance */
 };
 
 /* Log levels. */
@@ -187,6 +189,33 @@ __attribute__((import_module("wasmhost"), import_name("produce"))) int32_t wh_ho
 __attribute__((import_module("wasmhost"), import_name("record_fail"))) int32_t wh_host_record_fail(uint32_t index, const char *msg, uint32_t len);
 __attribute__((import_module("wasmhost"), import_name("log"))) int32_t wh_host_log(int32_t level, const char *msg, uint32_t len);
 __attribute__((import_module("wasmhost"), import_name("config_read"))) int32_t wh_host_config_read(uint8_t *ptr, uint32_t cap);
+
+/* State (docs/abi.md, "State"): a key-value store per pipeline and input
+ * partition, kept by the host, committed with the outputs (exactly-once)
+ * and restored after traps, reloads and rebalances. Optional: a plugin
+ * that calls none of these does not import them. Keys are 1..4096 bytes,
+ * values up to 1 MiB. */
+__attribute__((import_module("wasmhost"), import_name("state_get"))) int32_t wh_host_state_get(const uint8_t *key, uint32_t key_len,
+                                                                                             uint8_t *val, uint32_t val_cap);
+__attribute__((import_module("wasmhost"), import_name("state_put"))) int32_t wh_host_state_put(const uint8_t *key, uint32_t key_len,
+                                                                                             const uint8_t *val, uint32_t val_len);
+__attribute__((import_module("wasmhost"), import_name("state_delete"))) int32_t wh_host_state_delete(const uint8_t *key, uint32_t key_len);
+__attribute__((import_module("wasmhost"), import_name("state_scan"))) int32_t wh_host_state_scan(const uint8_t *start, uint32_t start_len,
+                                                                                               const uint8_t *end, uint32_t end_len,
+                                                                                               uint8_t *buf, uint32_t buf_cap);
+
+/* The value's length, written to val when it fits cap (call again with a
+ * larger buffer when it does not), or WH_NOT_FOUND, or a negative status. */
+static inline int32_t wh_state_get(wh_bytes key, uint8_t *val, uint32_t cap) {
+	return wh_host_state_get(key.ptr, (uint32_t)key.len, val, cap);
+}
+/* Set key to value: WH_OK, or WH_TOO_LARGE past the partition's limits
+ * (the host then fails the record with the reason). */
+static inline int32_t wh_state_put(wh_bytes key, wh_bytes value) {
+	return wh_host_state_put(key.ptr, (uint32_t)key.len, value.ptr, value.len < 0 ? 0u : (uint32_t)value.len);
+}
+/* Remove key; a missing key is not an error. */
+static inline int32_t wh_state_delete(wh_bytes key) { return wh_host_state_delete(key.ptr, (uint32_t)key.len); }
 
 #ifdef __cplusplus
 }

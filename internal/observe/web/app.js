@@ -4,9 +4,15 @@
 "use strict";
 
 const POLL_MS = 1000;
-const POINTS = 120; // two minutes of samples per chart
 
-const cards = new Map(); // pipeline name -> {el, fields, charts, last, rate, lag}
+const cards = new Map(); // pipeline name -> {el, fields, rate, lag}
+
+// The charts draw the daemon's history (/api/history: the last 15 minutes,
+// one sample a second), so a page opened now shows where things were.
+const hist = new Map(); // pipeline name -> {time, in_per_second, out_per_second, lag, processed_lag}
+const HIST_COLUMNS = ["time", "in_per_second", "out_per_second", "lag", "processed_lag"];
+let histWindowMs = 15 * 60 * 1000;
+let histLast = 0; // time of the newest sample fetched, Unix ms
 
 function $(sel, root) { return (root || document).querySelector(sel); }
 
@@ -35,52 +41,115 @@ function fmtDuration(s) {
 
 function fmtTime(t) { return new Date(t).toLocaleTimeString("en-GB"); }
 
+function fmtClock(t) { return new Date(t).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" }); }
+
+// fmtAxis shows an axis value compactly: 1,200 -> 1.2k.
+function fmtAxis(v) {
+  if (v >= 1e6) return (v / 1e6).toFixed(v >= 1e7 ? 0 : 1) + "M";
+  if (v >= 1e3) return (v / 1e3).toFixed(v >= 1e4 ? 0 : 1) + "k";
+  return String(Math.round(v * 10) / 10);
+}
+
+// niceCeil rounds a chart's top up to 1, 2 or 5 times a power of ten.
+function niceCeil(v) {
+  if (v <= 1) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
 function short(sha) { return (sha || "").slice(0, 12); }
 
-// A tiny line chart on a canvas, redrawn in place with each sample.
+// A line chart of a pipeline's history on a canvas: a time axis over the
+// history's window ending now, a value axis from 0 in the chart's unit.
+// data-points and data-first on the canvas say what it drew (the browser
+// test reads them).
 class Chart {
-  constructor(canvas, series) {
+  constructor(canvas, series, unit) {
     this.canvas = canvas;
-    this.series = series; // [{key, color}]
-    this.data = series.map(() => []);
+    this.series = series; // [{key, color}], key a column of the history
+    this.unit = unit;
     const ratio = window.devicePixelRatio || 1;
     this.w = canvas.width; this.h = canvas.height;
     canvas.width = this.w * ratio; canvas.height = this.h * ratio;
     this.ctx = canvas.getContext("2d");
     this.ctx.scale(ratio, ratio);
   }
-  push(values) {
-    values.forEach((v, i) => {
-      const d = this.data[i];
-      d.push(v);
-      if (d.length > POINTS) d.shift();
-    });
-    this.draw();
-  }
-  draw() {
-    const { ctx, w, h } = this;
-    ctx.clearRect(0, 0, w, h);
-    let top = 1;
-    for (const d of this.data) for (const v of d) top = Math.max(top, v);
+  draw(h, now) {
+    const { ctx, w, h: ht } = this;
+    const left = 40, right = 6, top = 20, bottom = 16;
+    const pw = w - left - right, ph = ht - top - bottom;
+    const t0 = now - histWindowMs;
+    const x = (t) => left + ((t - t0) / histWindowMs) * pw;
+    ctx.clearRect(0, 0, w, ht);
+    let first = -1, points = 0, maxV = 0;
+    const times = (h && h.time) || [];
+    for (let j = 0; j < times.length; j++) {
+      if (times[j] < t0) continue;
+      if (first < 0) first = j;
+      points++;
+      for (const s of this.series) maxV = Math.max(maxV, h[s.key][j]);
+    }
+    const topV = niceCeil(maxV);
+    const y = (v) => top + ph - (v / topV) * ph;
     const styles = getComputedStyle(document.documentElement);
-    ctx.strokeStyle = "#e3e6eb";
-    ctx.beginPath(); ctx.moveTo(0, h - 0.5); ctx.lineTo(w, h - 0.5); ctx.stroke();
-    this.series.forEach((s, i) => {
-      const d = this.data[i];
-      if (d.length < 2) return;
-      ctx.strokeStyle = styles.getPropertyValue(s.color).trim() || "#333";
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      d.forEach((v, j) => {
-        const x = w - 4 - (d.length - 1 - j) * ((w - 8) / (POINTS - 1));
-        const y = h - 4 - (v / top) * (h - 18);
-        if (j === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-      });
-      ctx.stroke();
-    });
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.lineWidth = 1;
+    // Value axis: 0, half and the top, with the unit above.
     ctx.fillStyle = "#6b7280";
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillText("max " + fmtInt(Math.round(top)), 4, 12);
+    ctx.textAlign = "left";
+    ctx.fillText(this.unit, 2, 10);
+    ctx.textAlign = "right";
+    for (const v of [0, topV / 2, topV]) {
+      ctx.strokeStyle = "#eef0f3";
+      ctx.beginPath(); ctx.moveTo(left, Math.round(y(v)) + 0.5); ctx.lineTo(w - right, Math.round(y(v)) + 0.5); ctx.stroke();
+      ctx.fillText(fmtAxis(v), left - 4, y(v) + 3);
+    }
+    // Time axis: a tick every 5 minutes of clock time.
+    ctx.textAlign = "center";
+    const step = 5 * 60 * 1000;
+    for (let t = Math.ceil(t0 / step) * step; t <= now; t += step) {
+      const tx = Math.round(x(t)) + 0.5;
+      ctx.strokeStyle = "#eef0f3";
+      ctx.beginPath(); ctx.moveTo(tx, top); ctx.lineTo(tx, top + ph); ctx.stroke();
+      ctx.fillText(fmtClock(t), Math.min(Math.max(tx, left + 14), w - right - 14), ht - 4);
+    }
+    ctx.strokeStyle = "#c9ced6";
+    ctx.beginPath(); ctx.moveTo(left, top + ph + 0.5); ctx.lineTo(w - right, top + ph + 0.5); ctx.stroke();
+    // The lines; a gap of over 3 samples (a restart) breaks them.
+    ctx.lineWidth = 1.5;
+    for (const s of this.series) {
+      ctx.strokeStyle = styles.getPropertyValue(s.color).trim() || "#333";
+      ctx.beginPath();
+      let prev = null;
+      for (let j = Math.max(first, 0); first >= 0 && j < times.length; j++) {
+        const px = x(times[j]), py = y(h[s.key][j]);
+        if (prev === null || times[j] - prev > 3000) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+        prev = times[j];
+      }
+      ctx.stroke();
+    }
+    this.canvas.dataset.points = String(points);
+    this.canvas.dataset.first = first >= 0 ? String(times[first]) : "";
+  }
+}
+
+// mergeHistory adds samples from /api/history and drops those older than
+// the window.
+function mergeHistory(res) {
+  histWindowMs = (res.window_seconds || 900) * 1000;
+  const now = Date.parse(res.now) || Date.now();
+  for (const p of res.pipelines || []) {
+    let h = hist.get(p.name);
+    if (!h) { h = {}; for (const c of HIST_COLUMNS) h[c] = []; hist.set(p.name, h); }
+    for (const c of HIST_COLUMNS) h[c].push(...(p[c] || []));
+    const n = p.time.length;
+    if (n) histLast = Math.max(histLast, p.time[n - 1]);
+  }
+  for (const h of hist.values()) {
+    let k = 0;
+    while (k < h.time.length && h.time[k] < now - histWindowMs) k++;
+    if (k) for (const c of HIST_COLUMNS) h[c].splice(0, k);
   }
 }
 
@@ -93,9 +162,11 @@ function card(p) {
   const fields = {};
   root.querySelectorAll("[data-field]").forEach((e) => { fields[e.dataset.field] = e; });
   c = {
-    el: root, fields, last: null,
-    rate: new Chart(root.querySelector('[data-chart="rate"]'), [{ color: "--in" }, { color: "--out" }]),
-    lag: new Chart(root.querySelector('[data-chart="lag"]'), [{ color: "--lag" }]),
+    el: root, fields,
+    rate: new Chart(root.querySelector('[data-chart="rate"]'),
+      [{ key: "in_per_second", color: "--in" }, { key: "out_per_second", color: "--out" }], "records/s"),
+    lag: new Chart(root.querySelector('[data-chart="lag"]'),
+      [{ key: "lag", color: "--lag" }, { key: "processed_lag", color: "--plag" }], "records"),
   };
   const empty = $("#pipelines .empty");
   if (empty) empty.remove();
@@ -131,14 +202,9 @@ function updatePipeline(p, now) {
   f.batch.textContent = calls ? (p.batch_records.sum / calls).toFixed(1) : "–";
   f.memory.textContent = fmtBytes(p.memory_bytes);
   f.lag.textContent = fmtInt(p.lag);
-
-  // Rates from the change since the last sample.
-  if (c.last && now > c.last.t) {
-    const dt = (now - c.last.t) / 1000;
-    c.rate.push([Math.max(0, n.in - c.last.in) / dt, Math.max(0, n.out - c.last.out) / dt]);
-  }
-  c.last = { t: now, in: n.in, out: n.out };
-  c.lag.push([p.lag]);
+  f.processed_lag.textContent = fmtInt(p.processed_lag);
+  c.rate.draw(hist.get(p.name), now);
+  c.lag.draw(hist.get(p.name), now);
 
   const body = c.el.querySelector("table.partitions tbody");
   const rows = [];
@@ -146,15 +212,18 @@ function updatePipeline(p, now) {
     if (!m.partitions || m.partitions.length === 0) {
       const tr = el("tr");
       tr.append(el("td", m.consumer), el("td", m.joined ? "no partitions" : "not in group", "muted"),
-        el("td"), el("td"), el("td"), el("td"), el("td", m.joined ? "idle" : "joining", m.joined ? "" : "bad"));
+        el("td"), el("td"), el("td"), el("td"), el("td"), el("td"), el("td"), el("td", m.joined ? "idle" : "joining", m.joined ? "" : "bad"));
       rows.push(tr);
       continue;
     }
     for (const pt of m.partitions) {
       const tr = el("tr");
       tr.append(el("td", m.consumer), el("td", pt.topic), el("td", pt.partition, "num"),
+        el("td", pt.processed < 0 ? "none" : fmtInt(pt.processed), "num"),
         el("td", pt.committed < 0 ? "none" : fmtInt(pt.committed), "num"), el("td", fmtInt(pt.high_watermark), "num"),
-        el("td", fmtInt(pt.lag), "num"), el("td", pt.halted ? "halted" : "running", pt.halted ? "bad" : ""));
+        el("td", fmtInt(pt.processed_lag), "num"), el("td", fmtInt(pt.lag), "num"),
+        el("td", pt.state_keys || pt.state_bytes ? fmtInt(pt.state_keys || 0) + " keys, " + fmtBytes(pt.state_bytes || 0) : "", "num"),
+        el("td", pt.halted ? "halted" : "running", pt.halted ? "bad" : ""));
       rows.push(tr);
     }
   }
@@ -265,6 +334,7 @@ function update(s) {
   nr.replaceChildren(...(s.not_ready || []).map((r) => el("li", r)));
   nr.hidden = s.ready;
   const up = (now - Date.parse(s.started_at)) / 1000;
+  $("#daemon").textContent = "daemon " + (s.daemon_id || "");
   $("#summary").textContent = "up " + fmtDuration(up) + " · brokers " + (s.brokers || []).join(", ") +
     (s.embedded_broker ? " (embedded)" : "");
   $("#updated").textContent = "updated " + fmtTime(now);
@@ -279,12 +349,18 @@ function update(s) {
   updateErrors(s.errors);
 }
 
+async function getJSON(url) {
+  const res = await fetch(url, { cache: "no-store" });
+  if (!res.ok) throw new Error("HTTP " + res.status);
+  return res.json();
+}
+
 async function poll() {
   const banner = $("#banner");
   try {
-    const res = await fetch("/api/status", { cache: "no-store" });
-    if (!res.ok) throw new Error("HTTP " + res.status);
-    update(await res.json());
+    const [status, history] = await Promise.all([getJSON("/api/status"), getJSON("/api/history?since=" + histLast)]);
+    mergeHistory(history);
+    update(status);
     banner.hidden = true;
   } catch (err) {
     banner.textContent = "Cannot reach the daemon (" + err.message + "); retrying…";

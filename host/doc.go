@@ -49,5 +49,8 @@
 // hands over (produced records, log lines) are copied before the host function
 // returns. A [Result] belongs to its Instance and is overwritten by the next
 // call, but the byte slices of its outputs are freshly allocated per call and
-// may be kept (the producer holds them until the broker acknowledges).
+// may be kept (the producer holds them until the broker acknowledges). A
+// key or value equal, byte for byte, to its input record's, in a batch built
+// with [Batch.AddKept], is the caller's slice instead: a plugin that passes
+// large values through costs no copy out of guest memory.
 package host

@@ -172,6 +172,7 @@ func (i *Instance) HandleBatch(ctx context.Context, b *Batch) (*Result, error) {
 
 func (i *Instance) handleBatch(ctx context.Context, b *Batch) (*Result, error) {
 	i.st.reset(&b.w, b.w.Len(), true)
+	i.st.in = b
 	i.stack[0], i.stack[1] = api.EncodeU32(uint32(b.w.Size())), api.EncodeU32(uint32(b.w.Len()))
 	return i.finish(ctx, i.onBatch, abi.ExportOnBatch)
 }

@@ -100,7 +100,8 @@ type InstanceOptions struct {
 
 // Output is one record the plugin produced. Input is the index in the batch
 // of the record it derives from, or abi.NoInput. The record's byte slices may
-// be kept; its Headers slice is reused by the next call.
+// be kept (a key or value may be the caller's own, see [Batch.AddKept]: do
+// not change them); its Headers slice is reused by the next call.
 type Output struct {
 	Input  uint32
 	Record abi.Record

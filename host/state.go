@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,9 @@ type callState struct {
 	inBatch bool
 	batch   *abi.BatchWriter // the batch of the call, nil in a tick
 	count   int
+	// in is the Batch of the call (nil in a tick), for the bytes its
+	// caller kept (Batch.AddKept).
+	in *Batch
 
 	// Where batch_read last copied the batch's data area in guest memory:
 	// produce descriptors' batch references index it there, so that they
@@ -29,7 +33,8 @@ type callState struct {
 	failures      []Failure
 	callErr       error // a problem that fails the whole call
 	reader        abi.OutputReader
-	arena         []byte // what the outputs of a produce call alias
+	arena         []byte  // what the outputs of a produce call alias
+	equal         []uint8 // by output of a produce call: keyEqual, valueEqual
 
 	// inHandler: a batch or tick handler is running, the only calls that
 	// may change state (kv.go).
@@ -39,6 +44,7 @@ type callState struct {
 
 func (st *callState) reset(batch *abi.BatchWriter, count int, inBatch bool) {
 	st.inBatch, st.batch, st.count = inBatch, batch, count
+	st.in = nil
 	st.hasBatchData = false
 	st.outputs = st.outputs[:0]
 	st.producedBytes = 0
@@ -123,14 +129,24 @@ func (st *callState) addOutputs(descs, data, batch []byte) int32 {
 		}
 		bytes += size
 	}
-	// The records alias guest memory: copy them out, into one buffer.
+	// The records alias guest memory: a key or value equal to its input
+	// record's, as the caller keeps it (Batch.AddKept), becomes the
+	// caller's; the rest is copied out, into one buffer.
 	need := 0
+	st.equal = st.equal[:0]
 	for k := start; k < len(st.outputs); k++ {
-		need += payload(&st.outputs[k].Record)
+		o := &st.outputs[k]
+		eq := equalKept(&o.Record, st.in.keptFor(o.Input))
+		st.equal = append(st.equal, eq)
+		need += payload(&o.Record, eq)
 	}
-	st.arena = make([]byte, 0, need)
+	st.arena = nil
+	if need > 0 {
+		st.arena = make([]byte, 0, need)
+	}
 	for k := start; k < len(st.outputs); k++ {
-		st.own(&st.outputs[k].Record)
+		o := &st.outputs[k]
+		st.own(&o.Record, st.in.keptFor(o.Input), st.equal[k-start])
 	}
 	st.producedBytes = bytes
 	// Refused entries are accounted for by failing their records; the
@@ -138,20 +154,54 @@ func (st *callState) addOutputs(descs, data, batch []byte) int32 {
 	return abi.StatusOK
 }
 
+// What of a produced record equals its input record's kept bytes.
+const (
+	keyEqual = 1 << iota
+	valueEqual
+)
+
+// equalKept reports which of r's key and value equal the kept bytes of its
+// input record, byte for byte (nil only equals nil).
+func equalKept(r *abi.Record, kept keptBytes) uint8 {
+	var eq uint8
+	if kept.key != nil && r.Key != nil && bytes.Equal(r.Key, kept.key) {
+		eq |= keyEqual
+	}
+	if kept.value != nil && r.Value != nil && bytes.Equal(r.Value, kept.value) {
+		eq |= valueEqual
+	}
+	return eq
+}
+
 // payload is the number of bytes own copies for r.
-func payload(r *abi.Record) int {
-	n := len(r.Key) + len(r.Value)
+func payload(r *abi.Record, eq uint8) int {
+	n := 0
+	if eq&keyEqual == 0 {
+		n += len(r.Key)
+	}
+	if eq&valueEqual == 0 {
+		n += len(r.Value)
+	}
 	for _, h := range r.Headers {
 		n += len(h.Value)
 	}
 	return n
 }
 
-// own copies r's byte strings out of guest memory, into the arena, which
-// has room for them.
-func (st *callState) own(r *abi.Record) {
-	r.Key = st.copy(r.Key)
-	r.Value = st.copy(r.Value)
+// own makes r's byte strings stop aliasing guest memory: those equal to the
+// kept bytes of its input record become them, the others are copied into
+// the arena, which has room for them.
+func (st *callState) own(r *abi.Record, kept keptBytes, eq uint8) {
+	if eq&keyEqual != 0 {
+		r.Key = kept.key
+	} else {
+		r.Key = st.copy(r.Key)
+	}
+	if eq&valueEqual != 0 {
+		r.Value = kept.value
+	} else {
+		r.Value = st.copy(r.Value)
+	}
 	for k := range r.Headers {
 		r.Headers[k].Value = st.copy(r.Headers[k].Value)
 	}

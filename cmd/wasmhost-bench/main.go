@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,11 +28,12 @@ func main() {
 	flag.IntVar(&o.Runs, "runs", d.Runs, "runs per figure (the median is reported)")
 	flag.Float64Var(&o.Scale, "scale", d.Scale, "multiply record counts and the latency window (e.g. 0.1 for a quick check)")
 	flag.StringVar(&o.BoundaryFile, "boundary", "", "output of `go test -bench Boundary ./host/` to include")
-	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write the CPU profile of each wasmhost at-least-once run to `PREFIX`-<partitions>p-<bytes>B.pprof")
+	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write the CPU profile of each at-least-once run to `PREFIX`-<baseline|wasmhost>-<partitions>p-<bytes>B.pprof")
 	quiet := flag.Bool("q", false, "do not print a line per measurement")
 	parts := flag.String("partitions", "", "partition counts of the scaling grid, e.g. \"1,4,16\" (default all)")
 	values := flag.String("values", "", "value sizes in bytes of the scaling grid, e.g. \"100,1024\" (default all)")
-	skip := flag.String("skip", "", "parts not to run, comma-separated: throughput, latency, process")
+	flag.StringVar(&o.Python, "python", d.Python, "the Python interpreter, with confluent_kafka, for the original design's row")
+	skip := flag.String("skip", "", "parts not to run, comma-separated: throughput, latency, process, original")
 	flag.Parse()
 	var err error
 	if o.Partitions, err = ints[int32](*parts, d.Partitions); err != nil {
@@ -41,10 +43,11 @@ func main() {
 		usage("-values: %v", err)
 	}
 	if *skip != "" {
+		known := []string{"throughput", "latency", "process", "original"}
 		o.Skip = strings.Split(*skip, ",")
 		for _, s := range o.Skip {
-			if s != "throughput" && s != "latency" && s != "process" {
-				usage("-skip: %q is not one of throughput, latency, process", s)
+			if !slices.Contains(known, s) {
+				usage("-skip: %q is not one of %s", s, strings.Join(known, ", "))
 			}
 		}
 	}

@@ -41,6 +41,16 @@
 // compilation cache the harness has warmed, and the peak resident set
 // (VmHWM) once the whole input has been copied.
 //
+// The original design's row compares wasmhost with the design it replaces,
+// without Ray: a Python consumer loop on librdkafka (original.py, Debian's
+// python3-confluent-kafka) that polls, decodes each record's JSON value in
+// a callback and produces the record again, then flushes. It and the
+// wasmhost binary (forward, at-least-once) each run as their own process,
+// alternately, on 1,000,000 pre-filled JSON records; the rate is timed as
+// for the throughput runs, and the CPU time per record is that of the
+// copier's process alone (from /proc/PID/stat, over the same window), since
+// the broker runs in the harness.
+//
 // The plugin-boundary figures come from BenchmarkBoundary in package host,
 // whose `go test -bench` output the harness parses (Options.BoundaryFile).
 package bench

@@ -50,10 +50,15 @@ type Options struct {
 	// "" leaves the boundary rows out.
 	BoundaryFile string
 	// CPUProfile, when set, is a path prefix: the CPU profile of each
-	// wasmhost at-least-once throughput run is written to
-	// <prefix>-<partitions>p-<bytes>B.pprof (the last run of a shape wins).
+	// at-least-once throughput run, baseline and wasmhost, is written to
+	// <prefix>-<kind>-<partitions>p-<bytes>B.pprof (the last run of a shape
+	// wins). It covers the whole process: broker and harness too.
 	CPUProfile string
-	// Skip names parts not to run: "throughput", "latency", "process".
+	// Python is the interpreter that runs the original design's loop
+	// (it needs confluent_kafka: scripts/setup-python-kafka.sh).
+	Python string
+	// Skip names parts not to run: "throughput", "latency", "process",
+	// "original".
 	Skip []string
 	// Progress receives one line per measurement; nil discards them.
 	Progress io.Writer
@@ -77,6 +82,7 @@ func DefaultOptions() Options {
 		LatencyRate:       10_000,
 		LatencyDuration:   4 * time.Second,
 		ProcessPartitions: 10,
+		Python:            "/usr/bin/python3",
 	}
 }
 
@@ -131,6 +137,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.ProcessPartitions <= 0 {
 		o.ProcessPartitions = d.ProcessPartitions
 	}
+	if o.Python == "" {
+		o.Python = d.Python
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -157,6 +166,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.runs("process") {
 		h.process(ctx)
+	}
+	if o.runs("original") {
+		h.original(ctx)
 	}
 	h.boundary()
 	h.rep.Seconds = time.Since(start).Seconds()
@@ -292,19 +304,19 @@ func (h *harness) copyRun(ctx context.Context, kind string, g config.Guarantee, 
 			return copyRate{}, err
 		}
 		stop = c.stop
+		if stop, err = h.profiled(kind, r, stop); err != nil {
+			return copyRate{}, err
+		}
 	default:
 		d, err := h.startDaemon(ctx, pipelineSpec{in: in, out: out, group: group, guarantee: g, plugin: plugin})
 		if err != nil {
 			return copyRate{}, err
 		}
 		stop = d.stop
-		if h.opts.CPUProfile != "" && g == config.AtLeastOnce {
-			stopProfile, err := startProfile(fmt.Sprintf("%s-%dp-%dB.pprof", h.opts.CPUProfile, r.Partitions, r.ValueBytes))
-			if err != nil {
-				_ = stop()
+		if g == config.AtLeastOnce {
+			if stop, err = h.profiled(kind, r, stop); err != nil {
 				return copyRate{}, err
 			}
-			stop = func() error { stopProfile(); return d.stop() }
 		}
 	}
 	// The output's high-water mark counts records; under exactly-once it
@@ -345,6 +357,20 @@ func rateOrErr(rate copyRate, err error) string {
 // hostInfo describes the machine for the report.
 func hostInfo() (string, int) {
 	return runtime.GOOS + "/" + runtime.GOARCH + " " + runtime.Version(), runtime.NumCPU()
+}
+
+// profiled starts the CPU profile of a run when Options.CPUProfile is set
+// and returns stop extended to stop it too; on error it has called stop.
+func (h *harness) profiled(kind string, r records, stop func() error) (func() error, error) {
+	if h.opts.CPUProfile == "" {
+		return stop, nil
+	}
+	stopProfile, err := startProfile(fmt.Sprintf("%s-%s-%dp-%dB.pprof", h.opts.CPUProfile, kind, r.Partitions, r.ValueBytes))
+	if err != nil {
+		_ = stop()
+		return nil, err
+	}
+	return func() error { stopProfile(); return stop() }, nil
 }
 
 // startProfile starts the CPU profile; the function returned stops it.

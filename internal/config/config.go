@@ -123,6 +123,10 @@ type Pipeline struct {
 	BatchWait Duration `toml:"batch_wait"`
 	// PluginFrom overrides plugins.from for this pipeline; "" inherits it.
 	PluginFrom PluginFrom `toml:"plugin_from"`
+	// BatchBytes ends a batch early, at the record that brings its keys,
+	// values and headers to this size: large records go to the plugin in
+	// fewer per call, so that a batch fits in the plugin's memory.
+	BatchBytes Size `toml:"batch_bytes"`
 	// TickInterval, when set, ticks each partition's plugin instance at
 	// this interval between batches (a windowed aggregation closes its
 	// window there); zero never ticks.
@@ -241,6 +245,7 @@ func DefaultPipeline() Pipeline {
 		Consumers:          1,
 		BatchSize:          256,
 		BatchWait:          Duration{5 * time.Millisecond},
+		BatchBytes:         MiB,
 		OffsetReset:        Earliest,
 		SessionTimeout:     Duration{10 * time.Second},
 		TransactionTimeout: Duration{10 * time.Second},

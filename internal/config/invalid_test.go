@@ -64,6 +64,8 @@ func TestLoadInvalid(t *testing.T) {
 			map[string]string{"pipelines[0].limits.memory": "must be a multiple of 64KiB"}},
 		{"size too large", "[[sources]]\nname = \"s\"\nplugin = \"p\"\n[sources.limits]\nmemory = \"8GiB\"",
 			map[string]string{"sources[0].limits.memory": "must be between 1MiB and 4GiB, got 8GiB"}},
+		{"batch bytes too small", minimalPipeline(`batch_bytes = 512`),
+			map[string]string{"pipelines[0].batch_bytes": "must be between 1KiB and 1GiB, got 512"}},
 		{"negative size", minimalPipeline("[pipelines.limits]", `memory = -1`),
 			map[string]string{"pipelines[0].limits.memory": "-1 is negative"}},
 		{"short sha256", minimalPipeline(`sha256 = "abc"`),

@@ -144,6 +144,9 @@ func (pl *Pipeline) validate(p *problems, key string, names, groups map[string]s
 	between(p, key+".consumers", pl.Consumers, 1, 1024)
 	between(p, key+".batch_size", pl.BatchSize, 1, 100000)
 	positive(p, key+".batch_wait", pl.BatchWait)
+	if b := pl.BatchBytes; b < KiB || b > GiB {
+		p.add(key+".batch_bytes", "must be between 1KiB and 1GiB, got %s", b)
+	}
 	switch d := pl.TickInterval.Duration; {
 	case d == 0:
 	case d < 10*time.Millisecond || d > 24*time.Hour:

@@ -45,7 +45,7 @@ func TestValidateBuiltInGo(t *testing.T) {
 		{"zero values", func(c *Config) {
 			c.Pipelines = []Pipeline{{Name: "p", Plugin: "x", Topics: []string{"in"}, Group: "g"}}
 		}, []string{
-			"pipelines[0].batch_size", "pipelines[0].batch_wait", "pipelines[0].consumers",
+			"pipelines[0].batch_bytes", "pipelines[0].batch_size", "pipelines[0].batch_wait", "pipelines[0].consumers",
 			"pipelines[0].failure.policy", "pipelines[0].guarantee", "pipelines[0].limits.call_timeout",
 			"pipelines[0].limits.max_input_record", "pipelines[0].limits.max_output_record", "pipelines[0].limits.max_outputs",
 			"pipelines[0].limits.memory", "pipelines[0].offset_reset", "pipelines[0].session_timeout", "pipelines[0].state.max_bytes", "pipelines[0].state.max_keys", "pipelines[0].transaction_bytes",

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -249,10 +250,15 @@ func (a *actor) instantiate() bool {
 }
 
 // collect gathers the next batch: it waits for a first record, takes what is
-// ready up to the batch size, and waits at most batch_wait for the rest. It
+// ready up to the batch size (batch_size records, or the record that brings
+// them to batch_bytes), and waits at most batch_wait for the rest. It
 // returns false once the claim or the session has ended.
 func (a *actor) collect() bool {
 	a.msgs = a.msgs[:0]
+	size, limit := 0, int(a.p.cfg.BatchBytes)
+	if limit <= 0 { // a config not from config.Load: no byte limit
+		limit = math.MaxInt
+	}
 	msgs, done := a.claim.Messages(), a.sess.Context().Done()
 	select {
 	case m, ok := <-msgs:
@@ -260,6 +266,7 @@ func (a *actor) collect() bool {
 			return false
 		}
 		a.msgs = append(a.msgs, m)
+		size += messageBytes(m)
 	case <-a.ticks: // nil without tick_interval: never ready
 		a.tickDue = true
 		return true
@@ -272,13 +279,14 @@ func (a *actor) collect() bool {
 		a.timer.Reset(a.p.cfg.BatchWait.Duration)
 	}
 	defer a.timer.Stop()
-	for len(a.msgs) < cap(a.msgs) {
+	for len(a.msgs) < cap(a.msgs) && size < limit {
 		select {
 		case m, ok := <-msgs:
 			if !ok {
 				return false
 			}
 			a.msgs = append(a.msgs, m)
+			size += messageBytes(m)
 		case <-a.timer.C:
 			return true
 		case <-done:
@@ -286,6 +294,18 @@ func (a *actor) collect() bool {
 		}
 	}
 	return true
+}
+
+// messageBytes is what a record counts toward batch_bytes: its key, value
+// and headers.
+func messageBytes(m *sarama.ConsumerMessage) int {
+	n := len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		if h != nil {
+			n += len(h.Key) + len(h.Value)
+		}
+	}
+	return n
 }
 
 // handle runs one batch through the plugin and the failure policy, then

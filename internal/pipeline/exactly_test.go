@@ -73,8 +73,9 @@ func (r *eosRig) produce(from, n int) {
 	}
 }
 
-// start runs the pipeline until the end of the test.
-func (r *eosRig) start(wait time.Duration) *Pipeline {
+// start runs the pipeline until the end of the test; opts change its
+// config.
+func (r *eosRig) start(wait time.Duration, opts ...func(*config.Pipeline)) *Pipeline {
 	t := r.t
 	t.Helper()
 	ctx := context.Background()
@@ -105,6 +106,9 @@ func (r *eosRig) start(wait time.Duration) *Pipeline {
 	cfg.Name, cfg.Plugin, cfg.Topics, cfg.Group = "copy", "forward", []string{"in"}, "copy"
 	cfg.Guarantee, cfg.Config = config.ExactlyOnce, map[string]string{"to": "out"}
 	cfg.BatchSize, cfg.TransactionSize, cfg.TransactionWait = eosBatch, eosSpan, config.Duration{Duration: wait}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	p, err := Start(cfg, Options{Client: r.client, Producer: producer, Plugin: slot, Logger: log})
 	if err != nil {
 		t.Fatal(err)

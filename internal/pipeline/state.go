@@ -232,8 +232,10 @@ func (a *actor) tickTxn() {
 	if err := a.txn.prod.commit(msgs, nil, a.txn.meta); err != nil {
 		a.p.stats.TxnAborted.Add(1)
 		a.stateAborted()
-		if errors.Is(err, errFenced) {
-			a.log.Warn().Err(err).Msg("fenced by a newer owner of the partition; stopping this actor")
+		// As for a span (exactly.go): PRODUCER_FENCED also follows a
+		// broker restart, so it means a newer owner only if the session
+		// ends meanwhile.
+		if mayBeZombie(err) && !a.stillOwner(err) {
 			a.txn.fenced, a.halted = true, true
 			return
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/IBM/sarama"
 
@@ -48,38 +47,8 @@ func TestAssemblyScriptPluginRunsInTheDaemon(t *testing.T) {
 			Headers: []sarama.RecordHeader{{Key: []byte("seq"), Value: []byte(fmt.Sprint(i))}}})
 	}
 
-	path := writeFile(t, filepath.Join(t.TempDir(), "as.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
-name = "favorites"
-plugin = %q
-topics = ["users"]
-batch_size = 32
-produce_topics = ["users-fav"]
-config = { to = "users-fav", min = "500" }
-[pipelines.failure]
-policy = "dead-letter"
-retries = 1
-backoff = "10ms"
-dead_letter_topic = "dlq"
-`, b.Addr(), t.TempDir(), testutil.CacheDir(t), wasm))
-	d := runInProcess(t, path)
-	p, err := sarama.NewSyncProducer([]string{b.Addr()}, saramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.SendMessages(msgs); err != nil {
-		t.Fatal(err)
-	}
-	_ = p.Close()
-
-	out := readAll(t, b.Addr(), "users-fav", len(wantFav), 60*time.Second)
-	dead := readAll(t, b.Addr(), "dlq", len(wantDead), 30*time.Second)
-	d.stop()
+	r := filterRun{name: "favorites", wasm: wasm, in: "users", out: "users-fav", config: `{ to = "users-fav", min = "500" }`}
+	out, dead := r.run(t, b.Addr(), msgs, len(wantFav), len(wantDead))
 
 	if len(out) != len(wantFav) {
 		t.Fatalf("%d records forwarded, want %d", len(out), len(wantFav))

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/IBM/sarama"
 
@@ -47,38 +46,8 @@ func TestCPluginRunsInTheDaemon(t *testing.T) {
 		msgs = append(msgs, m)
 	}
 
-	path := writeFile(t, filepath.Join(t.TempDir(), "c.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
-name = "errors-only"
-plugin = %q
-topics = ["logs"]
-batch_size = 32
-produce_topics = ["errors"]
-config = { match = "ERROR", to = "errors" }
-[pipelines.failure]
-policy = "dead-letter"
-retries = 1
-backoff = "10ms"
-dead_letter_topic = "dlq"
-`, b.Addr(), t.TempDir(), testutil.CacheDir(t), wasm))
-	d := runInProcess(t, path)
-	p, err := sarama.NewSyncProducer([]string{b.Addr()}, saramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.SendMessages(msgs); err != nil {
-		t.Fatal(err)
-	}
-	_ = p.Close()
-
-	out := readAll(t, b.Addr(), "errors", len(wantErrors), 60*time.Second)
-	dead := readAll(t, b.Addr(), "dlq", len(wantDead), 30*time.Second)
-	d.stop()
+	r := filterRun{name: "errors-only", wasm: wasm, in: "logs", out: "errors", config: `{ match = "ERROR", to = "errors" }`}
+	out, dead := r.run(t, b.Addr(), msgs, len(wantErrors), len(wantDead))
 
 	if len(out) != len(wantErrors) {
 		t.Fatalf("%d records forwarded, want %d", len(out), len(wantErrors))

@@ -251,3 +251,49 @@ func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n")
 func contextWithCancel(parent context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(parent)
 }
+
+// filterRun is one run of a filtering plugin in the daemon, in process:
+// pipeline name reads topic in with wasm, produces to out, and sends
+// records it fails to the dead-letter topic "dlq" after one retry.
+type filterRun struct {
+	name, wasm, in, out string
+	config              string // the plugin's config, a TOML inline table
+}
+
+// run sends msgs through the pipeline and returns what reached out and
+// the dead-letter topic, waiting for wantOut and wantDead records.
+func (r filterRun) run(t *testing.T, addr string, msgs []*sarama.ProducerMessage, wantOut, wantDead int) (out, dead []*sarama.ConsumerMessage) {
+	t.Helper()
+	path := writeFile(t, filepath.Join(t.TempDir(), r.name+".toml"), fmt.Sprintf(`
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[[pipelines]]
+name = %q
+plugin = %q
+topics = [%q]
+batch_size = 32
+produce_topics = [%q]
+config = %s
+[pipelines.failure]
+policy = "dead-letter"
+retries = 1
+backoff = "10ms"
+dead_letter_topic = "dlq"
+`, addr, t.TempDir(), testutil.CacheDir(t), r.name, r.wasm, r.in, r.out, r.config))
+	d := runInProcess(t, path)
+	p, err := sarama.NewSyncProducer([]string{addr}, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Close()
+	out = readAll(t, addr, r.out, wantOut, 60*time.Second)
+	dead = readAll(t, addr, "dlq", wantDead, 30*time.Second)
+	d.stop()
+	return out, dead
+}

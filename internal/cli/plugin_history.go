@@ -27,28 +27,23 @@ func newPluginListCmd() *cobra.Command {
 		Short: "List the plugins in the plugin topic: current and earlier versions, when and by whom",
 		Args:  wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			conn, err := f.connect(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer conn.close()
-			cat, err := conn.pub.Catalog(ctx)
-			if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
-				fmt.Fprintf(cmd.OutOrStdout(), "no plugins deployed: the plugin topic %s does not exist yet (plugin deploy creates it)\n", conn.topic)
-				return nil
-			}
-			if cat == nil {
-				return err
-			}
-			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), "wasmhost: some records were skipped:", err)
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), cat.Plugins())
-			}
-			return formatCatalog(cmd.OutOrStdout(), cat.Plugins())
+			return f.withConn(cmd, func(ctx context.Context, conn *topicConn) error {
+				cat, err := conn.pub.Catalog(ctx)
+				if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+					fmt.Fprintf(cmd.OutOrStdout(), "no plugins deployed: the plugin topic %s does not exist yet (plugin deploy creates it)\n", conn.topic)
+					return nil
+				}
+				if cat == nil {
+					return err
+				}
+				if err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "wasmhost: some records were skipped:", err)
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), cat.Plugins())
+				}
+				return formatCatalog(cmd.OutOrStdout(), cat.Plugins())
+			})
 		},
 	}
 	f.add(cmd)
@@ -67,19 +62,14 @@ func newPluginRollbackCmd() *cobra.Command {
 Daemons following the topic swap it in as they would a new deploy.`,
 		Args: wrapArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			conn, err := f.connect(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer conn.close()
-			v, err := conn.pub.Rollback(ctx, args[0], to)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: rolled back to version %s (deployed %s by %s)\n", args[0], v.SHA256, v.Time.Format(time.RFC3339), v.By)
-			return nil
+			return f.withConn(cmd, func(ctx context.Context, conn *topicConn) error {
+				v, err := conn.pub.Rollback(ctx, args[0], to)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: rolled back to version %s (deployed %s by %s)\n", args[0], v.SHA256, v.Time.Format(time.RFC3339), v.By)
+				return nil
+			})
 		},
 	}
 	f.add(cmd)
@@ -99,18 +89,13 @@ it. Its versions stay, so 'rollback NAME --to SHA' brings it back; --purge
 also deletes them (tombstones, removed by compaction).`,
 		Args: wrapArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			conn, err := f.connect(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer conn.close()
-			if err := conn.pub.Remove(ctx, args[0], purge); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: removed\n", args[0])
-			return nil
+			return f.withConn(cmd, func(ctx context.Context, conn *topicConn) error {
+				if err := conn.pub.Remove(ctx, args[0], purge); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: removed\n", args[0])
+				return nil
+			})
 		},
 	}
 	f.add(cmd)
@@ -149,4 +134,17 @@ func formatCatalog(w io.Writer, plugins []fleet.Plugin) error {
 		}
 	}
 	return nil
+}
+
+// withConn runs fn with a connection to the plugin topic, under the
+// command's --timeout.
+func (f *topicFlags) withConn(cmd *cobra.Command, fn func(context.Context, *topicConn) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	conn, err := f.connect(ctx, cmd, false)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	return fn(ctx, conn)
 }

@@ -58,16 +58,9 @@ func (h *harness) original(ctx context.Context) {
 		fail(err)
 		return
 	}
-	bin, err := filepath.Abs(h.opts.Binary)
-	if err == nil {
-		_, err = os.Stat(bin)
-	}
+	bin, err := h.daemonBinary(ctx)
 	if err != nil {
-		fail(fmt.Errorf("the wasmhost binary: %w (run `make build`)", err))
-		return
-	}
-	if err := h.warmCache(ctx); err != nil {
-		fail(fmt.Errorf("warming the compilation cache: %w", err))
+		fail(err)
 		return
 	}
 	in := h.env.name("orig-in")

@@ -34,16 +34,9 @@ func (h *harness) process(ctx context.Context) {
 	fail := func(err error) {
 		rss.Err, startup.Err = err.Error(), err.Error()
 	}
-	bin, err := filepath.Abs(h.opts.Binary)
-	if err == nil {
-		_, err = os.Stat(bin)
-	}
+	bin, err := h.daemonBinary(ctx)
 	if err != nil {
-		fail(fmt.Errorf("the wasmhost binary: %w (run `make build`)", err))
-		return
-	}
-	if err := h.warmCache(ctx); err != nil {
-		fail(fmt.Errorf("warming the compilation cache: %w", err))
+		fail(err)
 		return
 	}
 	r := records{Partitions: h.opts.ProcessPartitions, Count: max(int(100_000*h.opts.Scale), 100), ValueBytes: 100}
@@ -188,4 +181,20 @@ func peakRSS(pid int) (float64, error) {
 		return 0, err
 	}
 	return 0, errors.New("peak RSS: no VmHWM in /proc/PID/status")
+}
+
+// daemonBinary is the wasmhost binary's absolute path, once it is known to
+// exist and the compilation cache it will read is warm.
+func (h *harness) daemonBinary(ctx context.Context) (string, error) {
+	bin, err := filepath.Abs(h.opts.Binary)
+	if err == nil {
+		_, err = os.Stat(bin)
+	}
+	if err != nil {
+		return "", fmt.Errorf("the wasmhost binary: %w (run `make build`)", err)
+	}
+	if err := h.warmCache(ctx); err != nil {
+		return "", fmt.Errorf("warming the compilation cache: %w", err)
+	}
+	return bin, nil
 }

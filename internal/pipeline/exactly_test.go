@@ -78,29 +78,7 @@ func (r *eosRig) produce(from, n int) {
 func (r *eosRig) start(wait time.Duration, opts ...func(*config.Pipeline)) *Pipeline {
 	t := r.t
 	t.Helper()
-	ctx := context.Background()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	client, err := sarama.NewClient([]string{r.addr}, r.saramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	producer, err := kafka.NewProducer(client, kafka.ProducerOptions{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = producer.Close(context.Background()) })
-	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close(context.Background()) })
-	plugin, err := rt.Load(ctx, host.LoadOptions{Name: "forward", Path: testutil.BuildPlugin(t, "plugins/forward")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slot := NewSlot(plugin, log)
-	t.Cleanup(slot.Close)
+	log, producer, slot := r.parts("forward", "plugins/forward")
 
 	cfg := config.DefaultPipeline()
 	cfg.Name, cfg.Plugin, cfg.Topics, cfg.Group = "copy", "forward", []string{"in"}, "copy"
@@ -266,4 +244,36 @@ func TestAbortRunsEveryBatchOfTheTransactionAgain(t *testing.T) {
 		t.Errorf("plugin outputs = %d, want %d (%d records, and the %d of the aborted transaction again)", out, want, n, span)
 	}
 	r.checkOutput(n)
+}
+
+// parts makes what a rig's pipeline runs on, closed when the test ends: a
+// test logger, the shared producer on a client of the rig's broker, and
+// a slot holding plugin name built from the source directory dir.
+func (r *eosRig) parts(name, dir string) (zerolog.Logger, *kafka.Producer, *Slot) {
+	t := r.t
+	t.Helper()
+	ctx := context.Background()
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	client, err := sarama.NewClient([]string{r.addr}, r.saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	producer, err := kafka.NewProducer(client, kafka.ProducerOptions{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = producer.Close(context.Background()) })
+	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close(context.Background()) })
+	plugin, err := rt.Load(ctx, host.LoadOptions{Name: name, Path: testutil.BuildPlugin(t, dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := NewSlot(plugin, log)
+	t.Cleanup(slot.Close)
+	return log, producer, slot
 }

@@ -8,15 +8,11 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/wasmhost/wasmhost/host"
 	"github.com/wasmhost/wasmhost/internal/config"
-	"github.com/wasmhost/wasmhost/internal/testutil"
-	"github.com/wasmhost/wasmhost/kafka"
 )
 
 // startWordCount runs the stateful word count plugin (one count per key in
@@ -27,34 +23,12 @@ import (
 func (r *eosRig) startWordCount(trapEvery int) (p *Pipeline, stop func()) {
 	t := r.t
 	t.Helper()
-	ctx := context.Background()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	client, err := sarama.NewClient([]string{r.addr}, r.saramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	producer, err := kafka.NewProducer(client, kafka.ProducerOptions{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = producer.Close(context.Background()) })
-	rt, err := host.NewRuntime(ctx, host.RuntimeOptions{CacheDir: testutil.CacheDir(t), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close(context.Background()) })
-	plugin, err := rt.Load(ctx, host.LoadOptions{Name: "wordcount", Path: testutil.BuildPlugin(t, "internal/e2e/testdata/plugins/wordcount")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slot := NewSlot(plugin, log)
-	t.Cleanup(slot.Close)
+	log, producer, slot := r.parts("wordcount", "internal/e2e/testdata/plugins/wordcount")
 	cfg := config.DefaultPipeline()
 	cfg.Name, cfg.Plugin, cfg.Topics, cfg.Group = "copy", "wordcount", []string{"in"}, "copy"
 	cfg.Guarantee, cfg.Config = config.ExactlyOnce, map[string]string{"to": "out", "trap_every": strconv.Itoa(trapEvery)}
 	cfg.BatchSize, cfg.TransactionSize, cfg.TransactionWait = eosBatch, eosSpan, config.Duration{Duration: time.Hour}
-	p, err = Start(cfg, Options{Client: r.client, Producer: producer, Plugin: slot, Logger: log})
+	p, err := Start(cfg, Options{Client: r.client, Producer: producer, Plugin: slot, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

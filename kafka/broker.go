@@ -68,6 +68,12 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 		return nil, fmt.Errorf("kafka: embedded broker: %w", err)
 	}
 	ln = advertisedListener{Listener: ln, addr: advertise(ln.Addr())}
+	if o.TLS != nil {
+		// TLS here rather than by kfake.TLS, so that lingerListener
+		// sees the Kafka frames inside it.
+		ln = tls.NewListener(ln, o.TLS)
+	}
+	ln = lingerListener{Listener: ln, linger: joinLinger}
 	// kfake always asks its ListenFn for 127.0.0.1:<port>; we hand it the
 	// listener opened above instead, so any host:port works and a taken
 	// port is reported before the cluster is built.
@@ -95,9 +101,6 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 	}
 	if o.SyncWrites {
 		opts = append(opts, kfake.SyncWrites())
-	}
-	if o.TLS != nil {
-		opts = append(opts, kfake.TLS(o.TLS))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

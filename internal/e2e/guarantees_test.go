@@ -104,7 +104,7 @@ func newStreamParts(t *testing.T, addr, guarantee string, partitions int32) *str
 	cfg := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
 shutdown_timeout = "20s"
 [log]
-level = "warn"
+level = "info"
 [kafka]
 brokers = [%q]
 [plugins]
@@ -157,13 +157,21 @@ func (s *stream) finish(daemons ...*daemonProc) {
 		t.Fatal("producer did not finish")
 	}
 	inputs := highWater(t, s.addr, "in")
-	waitFor(t, 120*time.Second, fmt.Sprintf("offsets committed up to the %d input records", inputs), func() bool {
+	deadline := time.Now().Add(120 * time.Second)
+	for {
 		sum := int64(0)
 		for _, off := range committedNoFail(s.addr, "wasmhost-copy", "in") {
 			sum += off
 		}
-		return sum >= inputs
-	})
+		if sum >= inputs {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 2m0s waiting for offsets committed up to the %d input records\n%s",
+				inputs, groupReport(s.addr, "wasmhost-copy", "in"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, d := range daemons {
 		if code := d.stop(t); code != 0 {
 			t.Fatalf("daemon exit code %d\n%s", code, d.logs)
@@ -224,6 +232,43 @@ func committedNoFail(addr, group, topic string) map[int32]int64 {
 		out[p] = b.Offset
 	}
 	return out
+}
+
+// groupReport describes, for a failure message, where a group stands on
+// topic: each partition's committed offset beside its high-water mark, and
+// the group's state and members with their assignments.
+func groupReport(addr, group, topic string) string {
+	var b bytes.Buffer
+	c, err := sarama.NewClient([]string{addr}, saramaConfig())
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	commits := committedNoFail(addr, group, topic)
+	parts, _ := c.Partitions(topic)
+	for _, p := range parts {
+		hw, _ := c.GetOffset(topic, p, sarama.OffsetNewest)
+		fmt.Fprintf(&b, "partition %d: committed %d, high water %d\n", p, commits[p], hw)
+	}
+	admin, err := sarama.NewClusterAdminFromClient(c)
+	if err != nil {
+		return b.String() + err.Error()
+	}
+	groups, err := admin.DescribeConsumerGroups([]string{group})
+	if err != nil || len(groups) == 0 {
+		return fmt.Sprintf("%sdescribe group: %v", b.String(), err)
+	}
+	g := groups[0]
+	fmt.Fprintf(&b, "group %s: state %s, protocol %s, %d members\n", group, g.State, g.Protocol, len(g.Members))
+	for id, m := range g.Members {
+		a, _ := m.GetMemberAssignment()
+		var owned map[string][]int32
+		if a != nil {
+			owned = a.Topics
+		}
+		fmt.Fprintf(&b, "  %s (%s): %v\n", id, m.ClientHost, owned)
+	}
+	return b.String()
 }
 
 func (d *daemonProc) kill9(t *testing.T) {

@@ -43,10 +43,13 @@
 //
 // The original design's row compares wasmhost with the design it replaces,
 // without Ray: a Python consumer loop on librdkafka (original.py, Debian's
-// python3-confluent-kafka) that polls, decodes each record's JSON value in
-// a callback and produces the record again, then flushes. It and the
-// wasmhost binary (forward, at-least-once) each run as their own process,
-// alternately, on 1,000,000 pre-filled JSON records; the rate is timed as
+// python3-confluent-kafka) that polls one record at a time, decodes its
+// JSON value in a callback and hands it to the producer actor, which serves
+// delivery reports and encodes and produces it again, then flushes: the
+// baseline of the row. A second row compares with the same loop tuned to
+// poll 1,000 records a call and produce the value as received. The loops
+// and the wasmhost binary (forward, at-least-once) each run as their own
+// process, alternately, on 1,000,000 pre-filled JSON records; the rate is timed as
 // for the throughput runs, and the CPU time per record is that of the
 // copier's process alone (from /proc/PID/stat, over the same window), since
 // the broker runs in the harness.

@@ -24,8 +24,9 @@ var originalPy []byte
 
 // Kinds of copier in the original-design comparison.
 const (
-	kindPython     = "python"
-	kindSubprocess = "wasmhost process"
+	kindPython      = "python"        // the original design's loop, one poll() per record
+	kindPythonTuned = "python, tuned" // the same loop polling 1,000 records a call
+	kindSubprocess  = "wasmhost process"
 )
 
 // originalRecords is how many records the original-design comparison
@@ -47,11 +48,22 @@ func (h *harness) original(ctx context.Context) {
 	rate := &Figure{Section: section, Name: fmt.Sprintf("%d records, forward at-least-once", r.Count), Unit: "records/s", Higher: true,
 		Target: &Target{Ratio: 3.5, Of: kindBaseline}}
 	cpu := &Figure{Section: section, Name: "CPU time per record", Unit: "µs/record"}
+	// The same comparison against the loop tuned to poll in batches, so
+	// that the row does not rest on a slow baseline.
+	tuned := "the original design tuned (Python loop polling 1,000 records a call) as the baseline"
+	rateTuned := &Figure{Section: tuned, Name: rate.Name, Unit: "records/s", Higher: true}
+	cpuTuned := &Figure{Section: tuned, Name: cpu.Name, Unit: "µs/record"}
+	figures := []*Figure{rate, cpu, rateTuned, cpuTuned}
 	defer func() {
-		h.rep.add(rate)
-		h.rep.add(cpu)
+		for _, f := range figures {
+			h.rep.add(f)
+		}
 	}()
-	fail := func(err error) { rate.Err, cpu.Err = err.Error(), err.Error() }
+	fail := func(err error) {
+		for _, f := range figures {
+			f.Err = err.Error()
+		}
+	}
 	script, err := h.pythonScript()
 	if err != nil {
 		h.progress("original  skipped: %v", err)
@@ -74,19 +86,25 @@ func (h *harness) original(ctx context.Context) {
 		return
 	}
 	for run := range h.opts.Runs {
-		for _, kind := range []string{kindPython, kindSubprocess} {
+		for _, kind := range []string{kindPython, kindPythonTuned, kindSubprocess} {
 			if ctx.Err() != nil {
 				return
 			}
 			res, err := h.originalRun(ctx, kind, bin, script, in, r)
 			h.progress("%-16s %s run %d: %s", kind, r, run+1, rateOrErr(res, err))
+			pairs := [][2]*Figure{{rate, cpu}, {rateTuned, cpuTuned}} // wasmhost is in both
 			k := kindWasmhost
-			if kind == kindPython {
-				k = kindBaseline
+			switch kind {
+			case kindPython:
+				k, pairs = kindBaseline, pairs[:1]
+			case kindPythonTuned:
+				k, pairs = kindBaseline, pairs[1:]
 			}
-			rate.record(k, res.perSecond, err)
-			if err == nil {
-				cpu.record(k, 1e6/res.perCPUSecond, nil)
+			for _, p := range pairs {
+				p[0].record(k, res.perSecond, err)
+				if err == nil {
+					p[1].record(k, 1e6/res.perCPUSecond, nil)
+				}
 			}
 		}
 	}
@@ -115,7 +133,9 @@ func (h *harness) originalRun(ctx context.Context, kind, bin, script, in string,
 	var cmd *exec.Cmd
 	switch kind {
 	case kindPython:
-		cmd = exec.Command(h.opts.Python, script, h.env.addr, in, out, group)
+		cmd = exec.Command(h.opts.Python, script, h.env.addr, in, out, group, "poll")
+	case kindPythonTuned:
+		cmd = exec.Command(h.opts.Python, script, h.env.addr, in, out, group, "batch")
 	default:
 		path, err := h.writeConfig(pipelineSpec{in: in, out: out, group: group, guarantee: config.AtLeastOnce}, "json")
 		if err != nil {

@@ -44,11 +44,20 @@ type Options struct {
 
 // Run starts everything cfg describes and blocks until ctx is cancelled,
 // then shuts down. While it runs it swaps in new plugin versions and
-// applies reloaded configs (see Options).
+// applies reloaded configs (see Options). Cancelled before it is running
+// (while a plugin loads, say), it stops and returns nil.
 func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options) (err error) {
 	var closers []func(context.Context) error
 	shutdownTimeout := cfg.ShutdownTimeout.Duration // a reloaded config may change it
+	running := false
 	defer func() {
+		if err != nil && !running && ctx.Err() != nil {
+			// Stopped while starting (SIGTERM during a plugin load, a
+			// broker that was never reached): what failed is the start
+			// the stop cut short, and stopping is what was asked.
+			log.Info().Err(err).Msg("stopped while starting")
+			err = nil
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -137,6 +146,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, o Options)
 	}
 	mon.PluginsLoaded()
 	mon.Working()
+	running = true
 	watcher := newWatcher(cfg.Reload.Delay.Duration, log)
 	closers = append(closers, func(context.Context) error { return watcher.close() })
 	log.Info().Strs("brokers", brokers).Int("pipelines", len(cfg.Pipelines)).Int("sources", len(cfg.Sources)).Msg("wasmhost running")

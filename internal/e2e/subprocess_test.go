@@ -217,3 +217,42 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(ls, "\n")
 }
+
+// TestSIGTERMWhileStarting stops the daemon while it is still loading a
+// plugin (one whose initialisation runs until its time limit): it exits 0
+// at once, saying it stopped while starting, instead of failing the load.
+func TestSIGTERMWhileStarting(t *testing.T) {
+	b := startBroker(t, "")
+	createTopics(t, b.Addr(), 1, "in", "out")
+	cfgPath := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+[[pipelines]]
+name = "slow-start"
+plugin = %q
+topics = ["in"]
+produce_topics = ["out"]
+config = { to = "out" }
+[pipelines.grants]
+env = { HOSTILE_INIT = "loop" }
+[pipelines.limits]
+call_timeout = "5m"
+`, b.Addr(), t.TempDir(), testutil.CacheDir(t), testutil.BuildPlugin(t, "host/testdata/plugins/hostile")))
+	d := startDaemon(t, cfgPath)
+	waitFor(t, 90*time.Second, "the daemon to start loading the plugin", func() bool {
+		return strings.Contains(d.logs.String(), `"message":"plugin version loading"`)
+	})
+	start := time.Now()
+	if code := d.stop(t); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM while starting\n%s", code, d.logs)
+	}
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("took %s to stop: it waited for the load", took)
+	}
+	if !strings.Contains(d.logs.String(), `"message":"stopped while starting"`) {
+		t.Errorf("the log does not say it stopped while starting:\n%s", d.logs)
+	}
+}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -69,6 +71,57 @@ func TestIdempotentRetryAfterABrokerCrashIsADuplicate(t *testing.T) {
 	wantOffset(t, c, idemBatch(p2, 4, 1), 10)
 	if err := produceBatch(t, c, idemBatch(p2, 9, 1)); !errors.Is(err, sarama.ErrOutOfOrderSequenceNumber) {
 		t.Fatalf("a sequence gap after the restart: %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", err)
+	}
+}
+
+// TestSaramaRetryAcrossABrokerCrashIsNotWrittenTwice is the same through
+// sarama's idempotent producer: the broker writes its batch but the answer
+// is lost (REQUEST_TIMED_OUT after the write), the broker "dies" (its
+// directory as it was then), a broker starts on that directory at the same
+// address, and the producer's retry must not add a second copy.
+func TestSaramaRetryAcrossABrokerCrashIsNotWrittenTwice(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	b := startBroker(t, BrokerOptions{Listen: addr, DataDir: dir})
+	c := seqConn(t, addr)
+	if _, err := c.CreateTopics(&sarama.CreateTopicsRequest{Version: 1, Timeout: 10 * time.Second,
+		TopicDetails: map[string]*sarama.TopicDetail{"t": {NumPartitions: 1, ReplicationFactor: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	b.cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.RequestTimedOut})
+
+	crashed := filepath.Join(t.TempDir(), "crashed")
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Return.Successes = true
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Retry.Max = 10
+	restarted := false
+	cfg.Producer.Retry.BackoffFunc = func(int, int) time.Duration {
+		if restarted { // still coming up: keep retrying
+			return 50 * time.Millisecond
+		}
+		// The write is on disk, its answer was an error: crash here.
+		restarted = true
+		if err := os.CopyFS(crashed, os.DirFS(dir)); err != nil {
+			t.Error(err)
+		}
+		b.Close()
+		b = startBroker(t, BrokerOptions{Listen: addr, DataDir: crashed})
+		return 0
+	}
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, off, err := p.SendMessage(&sarama.ProducerMessage{Topic: "t", Partition: 0, Value: sarama.StringEncoder("once")})
+	if err != nil || !restarted {
+		t.Fatalf("send: offset %d, err %v, broker restarted %v", off, err, restarted)
+	}
+	if hw := highWater(t, seqConn(t, addr)); off != 0 || hw != 1 {
+		t.Fatalf("the retry was written at offset %d; high water %d, want 1 record", off, hw)
 	}
 }
 

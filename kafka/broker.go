@@ -93,7 +93,7 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 		kfake.GroupMinSessionTimeout(minSessionTimeout),
 	)
 	if o.DataDir != "" {
-		if _, err := repairIndexes(o.DataDir, o.Logger); err != nil {
+		if err := repairDataDir(o.DataDir, o.Logger); err != nil {
 			ln.Close()
 			return nil, err
 		}

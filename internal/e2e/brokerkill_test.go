@@ -25,7 +25,9 @@ func (b *brokerProc) kill9(t *testing.T) *brokerProc {
 // daemons of one group copy a stream, and restarts it on its data: the
 // guarantee must hold across every crash (exactly-once: nothing missing or
 // duplicated under read_committed, and no committed offset past an input
-// record without its output).
+// record without its output; at-most-once: nothing duplicated, not even a
+// produce the broker wrote but died before answering, which the shared
+// producer retries).
 func TestBrokerKill9(t *testing.T) {
 	for _, g := range guarantees {
 		t.Run(g, func(t *testing.T) {
@@ -35,16 +37,6 @@ func TestBrokerKill9(t *testing.T) {
 			t.Logf("seed %d", seed)
 			b := startBrokerProc(t, freePort(t), t.TempDir())
 			s := newStreamParts(t, b.addr, g, 8)
-			// kfake persists its idempotent producers' sequence windows
-			// only at a graceful stop (seq_windows.json), so after a kill
-			// -9 it accepts the retry of a produce it had written but not
-			// answered: at-most-once output can hold such a retried batch
-			// (at most one batch of 100 per kill here). Apache Kafka
-			// rebuilds that state from its log and has no such window
-			// (README, Guarantees). Re-running input would exceed it.
-			if g == "at-most-once" {
-				s.retryDups = brokerKills * 100
-			}
 			ds := []*daemonProc{startDaemon(t, s.cfg), startDaemon(t, s.cfg)}
 			for i := range brokerKills {
 				before := highWater(t, b.addr, "out")

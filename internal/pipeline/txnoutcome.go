@@ -36,6 +36,11 @@ const outcomeWindow = 512
 // errNoSeal: the read-back did not find the seal in the partition.
 var errNoSeal = errors.New("the seal's record is not in the partition")
 
+// readOutcomes is partitionOutcomes; tests replace it to stage an outcome
+// the embedded broker cannot produce on demand (committed in some
+// partitions only).
+var readOutcomes = partitionOutcomes
+
 // partitionOutcomes returns, for each partition the failed transaction's
 // outputs went to, whether the transaction committed there.
 func partitionOutcomes(c sarama.Client, txid string, out []*sarama.ProducerMessage) (map[topicPartition]bool, error) {

@@ -281,13 +281,13 @@ func (a *actor) readBack(out []*sarama.ProducerMessage) (readBackResult, error) 
 }
 
 // spanFate is what an actor does with its span after a commit of unknown
-// outcome.
+// outcome; a tick's commit is settled to the same fates (ticktxn.go).
 type spanFate int
 
 const (
 	fateCommitted spanFate = iota // it committed: drop the span
-	fateRerun                     // it did not: run the span again
-	fateResend                    // in part: commit what span.out holds now, without running the span
+	fateRerun                     // it did not: run the span again (a tick: take its changes back)
+	fateResend                    // in part: commit what span.out holds now, without running the span (a tick: its records left)
 	fateStop                      // the session ended, or the partition is someone else's
 )
 

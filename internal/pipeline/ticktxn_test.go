@@ -148,9 +148,9 @@ func (r *eosRig) awaitSettled(p *Pipeline, fired *atomic.Bool, errs <-chan error
 	}
 }
 
-// countedTotal reads "out" read_committed and sums the counts of key "k",
-// until nothing more comes for a second.
-func (r *eosRig) countedTotal() int {
+// countedTotal reads "out" read_committed and sums the counts of key "k":
+// until they reach want, then until nothing more comes for a second.
+func (r *eosRig) countedTotal(want int) int {
 	t := r.t
 	t.Helper()
 	cfg := r.saramaConfig()
@@ -166,7 +166,12 @@ func (r *eosRig) countedTotal() int {
 	}
 	defer pc.Close()
 	total := 0
+	deadline := time.After(30 * time.Second)
 	for {
+		wait := time.After(time.Second)
+		if total < want {
+			wait = deadline
+		}
 		select {
 		case m := <-pc.Messages():
 			n, err := windowCount(m.Value)
@@ -174,7 +179,7 @@ func (r *eosRig) countedTotal() int {
 				t.Fatal(err)
 			}
 			total += n
-		case <-time.After(time.Second):
+		case <-wait:
 			return total
 		}
 	}
@@ -202,7 +207,7 @@ func TestTickCommitThatCommittedDespiteItsError(t *testing.T) {
 	r.produceKeyed(counterRecords)
 	p := r.startCounter()
 	r.awaitSettled(p, fired, errs)
-	if got := r.countedTotal(); got != counterRecords {
+	if got := r.countedTotal(counterRecords); got != counterRecords {
 		t.Fatalf("committed windows count %d records, want %d", got, counterRecords)
 	}
 	if a := p.Stats().TxnAborted.Load(); a != 0 {
@@ -219,7 +224,7 @@ func TestTickCommitThatFailed(t *testing.T) {
 	r.produceKeyed(counterRecords)
 	p := r.startCounter()
 	r.awaitSettled(p, fired, errs)
-	if got := r.countedTotal(); got != counterRecords {
+	if got := r.countedTotal(counterRecords); got != counterRecords {
 		t.Fatalf("committed windows count %d records, want %d", got, counterRecords)
 	}
 	if a := p.Stats().TxnAborted.Load(); a != 1 {
@@ -266,7 +271,7 @@ func TestTickCommittedInSomePartitionsOnly(t *testing.T) {
 	if n == 0 {
 		t.Fatal("the tick's partitions were not read back")
 	}
-	if got := r.countedTotal(); int64(got) != counterRecords-n {
+	if got := r.countedTotal(int(counterRecords - n)); int64(got) != counterRecords-n {
 		t.Fatalf("committed windows count %d records, want %d (%d, less the staged window's %d)", got, counterRecords-n, counterRecords, n)
 	}
 	if a := p.Stats().TxnAborted.Load(); a != 1 {

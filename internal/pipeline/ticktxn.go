@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -46,7 +47,9 @@ func (a *actor) tickTxn() {
 // no input offset to tell, and none to hold back: where they all did, its
 // changes stand; where none did, they are taken back; where some did, the
 // others' records are sent again as they were, the changes standing, until
-// they commit or the session ends.
+// they commit or the session ends. An actor that stops first leaves the
+// transaction to the partition's next owner in this process
+// (settleTickPending).
 func (a *actor) commitTick(msgs []*sarama.ProducerMessage, outputs int) {
 	t := a.txn
 	backoff := 100 * time.Millisecond
@@ -61,7 +64,7 @@ func (a *actor) commitTick(msgs []*sarama.ProducerMessage, outputs int) {
 		// broker restart, so it means a newer owner only if the session
 		// ends meanwhile.
 		if mayBeZombie(err) && !a.stillOwner(err) {
-			a.tickAborted()
+			a.leaveTick(msgs, resending)
 			t.fenced, a.halted = true, true
 			return
 		}
@@ -74,14 +77,14 @@ func (a *actor) commitTick(msgs []*sarama.ProducerMessage, outputs int) {
 			a.tickAborted()
 			return
 		case fateStop:
-			a.tickAborted()
+			a.leaveTick(msgs, resending)
 			a.cut = true
 			return
 		}
 		a.p.stats.TxnAborted.Add(1)
 		msgs, resending = rest, true
 		if !sleep(a.sess.Context(), backoff) {
-			a.tickAborted()
+			a.leaveTick(msgs, resending)
 			a.cut = true
 			return
 		}
@@ -135,4 +138,40 @@ func (a *actor) settleTick(cause error, msgs []*sarama.ProducerMessage, resendin
 	a.log.Info().Int("partitions_committed", rb.committed).Int("partitions", rb.parts).Int("records_resent", len(rb.rest)).
 		Msg("the broker committed the tick's transaction in some partitions only; sending the rest again as it was, its changes standing")
 	return rb.rest, fateResend
+}
+
+// leaveTick journals a tick's transaction of unknown outcome, msgs being
+// what its last attempt sent, for the partition's next owner in this
+// process, as the actor stops without settling it. The store goes: the
+// next owner restores it from the changelog, once it has settled the
+// transaction.
+func (a *actor) leaveTick(msgs []*sarama.ProducerMessage, resending bool) {
+	a.tickAborted()
+	a.noteWritten(msgs)
+	a.p.sealed.setPending(a.txn.prod.id, &pendingTxn{out: slices.Clone(msgs), tick: true, resending: resending})
+}
+
+// settleTickPending settles, once the actor has sealed and before it
+// restores the state, a tick's transaction a previous owner of the
+// partition in this process left: when it committed in some partitions
+// only, it sends the rest, so that the changelog the store is restored
+// from agrees with what the tick produced. It touches nothing when
+// something was written in the tick's partitions since (found is false):
+// another owner moved on from there.
+func (a *actor) settleTickPending(j *pendingTxn) {
+	rb, err := a.readBack(j.out)
+	switch {
+	case err != nil:
+		a.log.Warn().Err(err).Msg("cannot read back the tick's transaction a previous owner left; leaving it (its outputs and the state's changelog may disagree)")
+		return
+	case !rb.found || len(rb.rest) == 0 || (rb.committed == 0 && !j.resending):
+		return // moved on from, committed, or not committed anywhere
+	}
+	if err := a.txn.prod.commit(rb.rest, nil, a.txn.meta); err != nil {
+		a.log.Warn().Err(err).Msg("cannot finish the tick's transaction a previous owner left committed in some partitions only (its outputs and the state's changelog may disagree)")
+		return
+	}
+	a.p.stats.TxnCommitted.Add(1)
+	a.log.Info().Int("partitions_committed", rb.committed).Int("partitions", rb.parts).Int("records_resent", len(rb.rest)).
+		Msg("finished the tick's transaction a previous owner left committed in some partitions only")
 }

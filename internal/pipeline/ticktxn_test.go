@@ -11,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/wasmhost/wasmhost/internal/config"
@@ -51,15 +52,15 @@ func (r *eosRig) startCounter() *Pipeline {
 }
 
 // failTickCommit makes the broker answer the first committing EndTxn of a
-// tick's transaction that produced counts with UNKNOWN_SERVER_ERROR, which
-// the producer does not retry. Only ticks write to "out" (the counter's
-// records produce nothing), so a transaction that added a partition of
-// "out" is a tick's. With apply, the broker first commits the transaction,
-// by the same EndTxn sent on another connection: the commit happened and
-// its answer was lost, as when a broker dies after applying it. The
-// returned flag is set once the commit was failed; errs gets the other
-// connection's error, if any.
-func (r *eosRig) failTickCommit(apply bool) (fired *atomic.Bool, errs <-chan error) {
+// tick's transaction that produced counts with the error code, which the
+// producer does not retry (UNKNOWN_SERVER_ERROR, PRODUCER_FENCED). Only
+// ticks write to "out" (the counter's records produce nothing), so a
+// transaction that added a partition of "out" is a tick's. With apply, the
+// broker first commits the transaction, by the same EndTxn sent on another
+// connection: the commit happened and its answer was lost, as when a
+// broker dies after applying it. The returned flag is set once the commit
+// was failed; errs gets the other connection's error, if any.
+func (r *eosRig) failTickCommit(apply bool, code int16) (fired *atomic.Bool, errs <-chan error) {
 	var mu sync.Mutex
 	toOut := map[int64]bool{}
 	r.cluster.ControlKey(int16(kmsg.AddPartitionsToTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
@@ -96,7 +97,12 @@ func (r *eosRig) failTickCommit(apply bool) (fired *atomic.Bool, errs <-chan err
 		}
 		fired.Store(true)
 		resp := req.ResponseKind().(*kmsg.EndTxnResponse)
-		resp.ErrorCode = kerr.UnknownServerError.Code
+		resp.ErrorCode = code
+		if code == kerr.ProducerFenced.Code {
+			// The actor waits for the group to tell whether a newer
+			// owner exists: end its session, as a rebalance would.
+			r.cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Err: kerr.RebalanceInProgress, Count: 1})
+		}
 		return resp, nil, true
 	})
 	return fired, errc
@@ -203,7 +209,7 @@ func windowCount(value []byte) (int, error) {
 // window again.
 func TestTickCommitThatCommittedDespiteItsError(t *testing.T) {
 	r := newEOSRig(t)
-	fired, errs := r.failTickCommit(true)
+	fired, errs := r.failTickCommit(true, kerr.UnknownServerError.Code)
 	r.produceKeyed(counterRecords)
 	p := r.startCounter()
 	r.awaitSettled(p, fired, errs)
@@ -220,7 +226,7 @@ func TestTickCommitThatCommittedDespiteItsError(t *testing.T) {
 // tick produces its window.
 func TestTickCommitThatFailed(t *testing.T) {
 	r := newEOSRig(t)
-	fired, errs := r.failTickCommit(false)
+	fired, errs := r.failTickCommit(false, kerr.UnknownServerError.Code)
 	r.produceKeyed(counterRecords)
 	p := r.startCounter()
 	r.awaitSettled(p, fired, errs)
@@ -241,29 +247,8 @@ func TestTickCommitThatFailed(t *testing.T) {
 // fact aborted).
 func TestTickCommittedInSomePartitionsOnly(t *testing.T) {
 	r := newEOSRig(t)
-	fired, errs := r.failTickCommit(false)
-	var staged atomic.Int64 // the counts of the window staged as committed
-	var stagedOnce sync.Once
-	read := readOutcomes
-	t.Cleanup(func() { readOutcomes = read })
-	readOutcomes = func(c sarama.Client, txid string, out []*sarama.ProducerMessage) (map[topicPartition]bool, error) {
-		done, err := read(c, txid, out)
-		stagedOnce.Do(func() {
-			for _, m := range out {
-				if m.Topic != "out" || err != nil {
-					continue
-				}
-				v, _ := m.Value.Encode()
-				n, cerr := windowCount(v)
-				if cerr != nil {
-					t.Error(cerr) // not Fatal: this is the actor's goroutine
-				}
-				staged.Add(int64(n))
-				done[topicPartition{m.Topic, m.Partition}] = true
-			}
-		})
-		return done, err
-	}
+	fired, errs := r.failTickCommit(false, kerr.UnknownServerError.Code)
+	staged := stageCommittedInOut(t)
 	r.produceKeyed(counterRecords)
 	p := r.startCounter()
 	r.awaitSettled(p, fired, errs)
@@ -276,5 +261,62 @@ func TestTickCommittedInSomePartitionsOnly(t *testing.T) {
 	}
 	if a := p.Stats().TxnAborted.Load(); a != 1 {
 		t.Errorf("%d transactions counted aborted, want 1", a)
+	}
+}
+
+// stageCommittedInOut makes the first read-back of a transaction's
+// partitions say that it committed in "out", whatever the broker did, and
+// returns the counts of the records it said so of (once it has).
+func stageCommittedInOut(t *testing.T) *atomic.Int64 {
+	var staged atomic.Int64
+	var once sync.Once
+	read := readOutcomes
+	t.Cleanup(func() { readOutcomes = read })
+	readOutcomes = func(c sarama.Client, txid string, out []*sarama.ProducerMessage) (map[topicPartition]outcome, error) {
+		done, err := read(c, txid, out)
+		once.Do(func() {
+			for _, m := range out {
+				if m.Topic != "out" || err != nil {
+					continue
+				}
+				v, _ := m.Value.Encode()
+				n, cerr := windowCount(v)
+				if cerr != nil {
+					t.Error(cerr) // not Fatal: this is the actor's goroutine
+				}
+				staged.Add(int64(n))
+				done[topicPartition{m.Topic, m.Partition}] = committedHere
+			}
+		})
+		return done, err
+	}
+	return &staged
+}
+
+// TestTickLeftCommittedInSomePartitionsIsFinishedByTheNextOwner: a tick's
+// commit fails with PRODUCER_FENCED and the session ends meanwhile, so the
+// actor stops without settling it. The partition's next owner in this
+// process reads the tick's partitions back before it restores the state,
+// and finds it (staged) committed in "out" but not in the changelog: it
+// sends the changelog's records, so the restored store agrees with what
+// the tick produced and the window is not produced again (the committed
+// counts miss exactly the staged window, which the broker in fact
+// aborted).
+func TestTickLeftCommittedInSomePartitionsIsFinishedByTheNextOwner(t *testing.T) {
+	r := newEOSRig(t)
+	fired, errs := r.failTickCommit(false, kerr.ProducerFenced.Code)
+	staged := stageCommittedInOut(t)
+	r.produceKeyed(counterRecords)
+	p := r.startCounter()
+	r.awaitSettled(p, fired, errs)
+	n := staged.Load()
+	if n == 0 {
+		t.Fatal("the tick's partitions were not read back")
+	}
+	if got := r.countedTotal(int(counterRecords - n)); int64(got) != counterRecords-n {
+		t.Fatalf("committed windows count %d records, want %d (%d, less the staged window's %d)", got, counterRecords-n, counterRecords, n)
+	}
+	if got := p.Stats().StateRestores.Load(); got != 2 {
+		t.Errorf("%d state restores, want 2 (the first owner's and the next's)", got)
 	}
 }

@@ -68,6 +68,9 @@ type sealed struct {
 type pendingTxn struct {
 	first, next int64
 	out         []*sarama.ProducerMessage
+	// tick: a tick's transaction, with no input range (ticktxn.go);
+	// resending: an earlier attempt of it committed in some partitions.
+	tick, resending bool
 }
 
 func (s *sealed) setPending(id string, p *pendingTxn) {
@@ -254,10 +257,13 @@ func (a *actor) noteWritten(out []*sarama.ProducerMessage) []topicPartition {
 // readBackResult is what reading back a sealed transaction found: how
 // many of the partitions its records went to it committed in, and rest,
 // the records left to send: those of the other partitions, pinned to
-// theirs (resendable).
+// theirs (resendable). found says that each partition's last transaction
+// of the producer is this one, committed or not: nothing was written
+// there since.
 type readBackResult struct {
 	rest             []*sarama.ProducerMessage
 	committed, parts int
+	found            bool
 }
 
 // readBack reads back, once the actor has sealed, in which partitions the
@@ -271,13 +277,14 @@ func (a *actor) readBack(out []*sarama.ProducerMessage) (readBackResult, error) 
 	if err != nil {
 		return readBackResult{rest: resendable(out, nil)}, err
 	}
-	n := 0
-	for _, c := range done {
-		if c {
-			n++
+	rb := readBackResult{rest: resendable(out, done), parts: len(done), found: true}
+	for _, o := range done {
+		if o == committedHere {
+			rb.committed++
 		}
+		rb.found = rb.found && o != notFound
 	}
-	return readBackResult{rest: resendable(out, done), committed: n, parts: len(done)}, nil
+	return rb, nil
 }
 
 // spanFate is what an actor does with its span after a commit of unknown
@@ -392,6 +399,10 @@ func (a *actor) leavePending() {
 func (a *actor) settlePending() {
 	j := a.p.sealed.takePending(a.txn.prod.id)
 	if j == nil || a.client == nil {
+		return
+	}
+	if j.tick {
+		a.settleTickPending(j)
 		return
 	}
 	committed, ok := a.refetchCommitted()

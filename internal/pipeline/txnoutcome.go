@@ -91,13 +91,21 @@ func partitionOutcome(c sarama.Client, txid string, tp topicPartition, msgs []*s
 			return notFound, errNoSeal
 		case !found || (len(recs) < len(msgs) && start > 0):
 			continue // the window starts too late
-		case !sameRecords(recs, msgs):
-			return notFound, nil
-		case commit:
-			return committedHere, nil
 		}
-		return abortedHere, nil
+		return judge(recs, commit, msgs), nil
 	}
+}
+
+// judge says what the producer's last transaction before the seal (recs,
+// committed or not) tells of the transaction whose records were msgs.
+func judge(recs []*sarama.Record, commit bool, msgs []*sarama.ProducerMessage) outcome {
+	switch {
+	case !sameRecords(recs, msgs):
+		return notFound
+	case commit:
+		return committedHere
+	}
+	return abortedHere
 }
 
 // readBatches reads the record batches of tp in [from, to), uncommitted.

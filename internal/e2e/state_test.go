@@ -196,9 +196,39 @@ func TestStatefulTicksExactlyOnce(t *testing.T) {
 	t.Parallel()
 	b := startBrokerProc(t, freePort(t), t.TempDir())
 	createTopics(t, b.addr, 4, "in", "counts")
+	cfg := counterConfig(t, b.addr)
+	produced := wcProduce(t, b.addr)
+	d1 := startDaemon(t, cfg)
+	waitFor(t, 60*time.Second, "the first windows", func() bool { return highWater(t, b.addr, "counts") >= 40 })
+	d1.kill9(t)
+	d1 = startDaemon(t, cfg)
+	d2 := startDaemon(t, cfg)
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 120*time.Second, "every record counted in a committed window", func() bool {
+		_, total := windowSums(t, b.addr)
+		return total >= wcRecords
+	})
+	stopAll(t, d1, d2)
+	by, total := windowSums(t, b.addr)
+	for k, n := range by {
+		if n != wcRecords/wcWords {
+			t.Errorf("key %s counted %d times, want %d", k, n, wcRecords/wcWords)
+		}
+	}
+	if len(by) != wcWords || total != wcRecords {
+		t.Fatalf("%d keys, %d counted; want %d keys, %d", len(by), total, wcWords, wcRecords)
+	}
+}
+
+// counterConfig writes the config of a daemon running the counter example
+// under exactly-once from "in" to "counts", ticking every 100ms.
+func counterConfig(t *testing.T, addr string) string {
+	t.Helper()
 	plugins := t.TempDir()
 	addPlugin(t, plugins, "counter", "examples/counter")
-	cfg := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
+	return writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
 shutdown_timeout = "20s"
 [log]
 level = "info"
@@ -217,45 +247,26 @@ session_timeout = "2s"
 transaction_timeout = "3s"
 produce_topics = ["counts"]
 config = { to = "counts" }
-`, b.addr, plugins, testutil.CacheDir(t)))
-	produced := wcProduce(t, b.addr)
-	d1 := startDaemon(t, cfg)
-	waitFor(t, 60*time.Second, "the first windows", func() bool { return highWater(t, b.addr, "counts") >= 40 })
-	d1.kill9(t)
-	d1 = startDaemon(t, cfg)
-	d2 := startDaemon(t, cfg)
-	if err := <-produced; err != nil {
-		t.Fatal(err)
-	}
-	sums := func() (map[string]int, int) {
-		by, total := map[string]int{}, 0
-		for _, m := range readAllWith(t, b.addr, "counts", 1<<30, 2*time.Second, true) {
-			var v struct {
-				Key   string `json:"key"`
-				Count int    `json:"count"`
-			}
-			if err := json.Unmarshal(m.Value, &v); err != nil {
-				t.Fatalf("count record %q: %v", m.Value, err)
-			}
-			by[v.Key] += v.Count
-			total += v.Count
+`, addr, plugins, testutil.CacheDir(t)))
+}
+
+// windowSums reads the counter's windows in "counts" read_committed and
+// sums their counts per key, and in all.
+func windowSums(t *testing.T, addr string) (map[string]int, int) {
+	t.Helper()
+	by, total := map[string]int{}, 0
+	for _, m := range readAllWith(t, addr, "counts", 1<<30, 2*time.Second, true) {
+		var v struct {
+			Key   string `json:"key"`
+			Count int    `json:"count"`
 		}
-		return by, total
-	}
-	waitFor(t, 120*time.Second, "every record counted in a committed window", func() bool {
-		_, total := sums()
-		return total >= wcRecords
-	})
-	stopAll(t, d1, d2)
-	by, total := sums()
-	for k, n := range by {
-		if n != wcRecords/wcWords {
-			t.Errorf("key %s counted %d times, want %d", k, n, wcRecords/wcWords)
+		if err := json.Unmarshal(m.Value, &v); err != nil {
+			t.Fatalf("count record %q: %v", m.Value, err)
 		}
+		by[v.Key] += v.Count
+		total += v.Count
 	}
-	if len(by) != wcWords || total != wcRecords {
-		t.Fatalf("%d keys, %d counted; want %d keys, %d", len(by), total, wcWords, wcRecords)
-	}
+	return by, total
 }
 
 // stopAll stops daemons with SIGTERM once each has started its pipeline (a

@@ -36,9 +36,26 @@ const outcomeWindow = 512
 // errNoSeal: the read-back did not find the seal in the partition.
 var errNoSeal = errors.New("the seal's record is not in the partition")
 
+// readOutcomes is partitionOutcomes; tests replace it to stage an outcome
+// the embedded broker cannot produce on demand (committed in some
+// partitions only).
+var readOutcomes = partitionOutcomes
+
+// outcome is what the read-back found in one partition.
+type outcome uint8
+
+const (
+	// notFound: the producer's last transaction before the seal is not
+	// the one read back (another, or records that differ): counted as
+	// not committed.
+	notFound      outcome = iota
+	abortedHere           // the transaction's records, aborted (or left open)
+	committedHere         // the transaction's records, then COMMIT
+)
+
 // partitionOutcomes returns, for each partition the failed transaction's
-// outputs went to, whether the transaction committed there.
-func partitionOutcomes(c sarama.Client, txid string, out []*sarama.ProducerMessage) (map[topicPartition]bool, error) {
+// outputs went to, what the transaction did there.
+func partitionOutcomes(c sarama.Client, txid string, out []*sarama.ProducerMessage) (map[topicPartition]outcome, error) {
 	byPart := map[topicPartition][]*sarama.ProducerMessage{}
 	for _, m := range out {
 		if m.Partition >= 0 {
@@ -46,37 +63,49 @@ func partitionOutcomes(c sarama.Client, txid string, out []*sarama.ProducerMessa
 			byPart[tp] = append(byPart[tp], m)
 		}
 	}
-	res := make(map[topicPartition]bool, len(byPart))
+	res := make(map[topicPartition]outcome, len(byPart))
 	for tp, msgs := range byPart {
-		ok, err := partitionOutcome(c, txid, tp, msgs)
+		o, err := partitionOutcome(c, txid, tp, msgs)
 		if err != nil {
 			return nil, fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, err)
 		}
-		res[tp] = ok
+		res[tp] = o
 	}
 	return res, nil
 }
 
-func partitionOutcome(c sarama.Client, txid string, tp topicPartition, msgs []*sarama.ProducerMessage) (bool, error) {
+func partitionOutcome(c sarama.Client, txid string, tp topicPartition, msgs []*sarama.ProducerMessage) (outcome, error) {
 	hwm, err := c.GetOffset(tp.topic, tp.partition, sarama.OffsetNewest)
 	if err != nil {
-		return false, err
+		return notFound, err
 	}
 	for window := int64(outcomeWindow); ; window *= 4 {
 		start := max(0, hwm-window)
 		batches, err := readBatches(c, tp, start, hwm)
 		if err != nil {
-			return false, err
+			return notFound, err
 		}
 		recs, commit, found := lastTxnBefore(batches, txid)
 		switch {
 		case !found && start == 0:
-			return false, errNoSeal
+			return notFound, errNoSeal
 		case !found || (len(recs) < len(msgs) && start > 0):
 			continue // the window starts too late
 		}
-		return commit && sameRecords(recs, msgs), nil
+		return judge(recs, commit, msgs), nil
 	}
+}
+
+// judge says what the producer's last transaction before the seal (recs,
+// committed or not) tells of the transaction whose records were msgs.
+func judge(recs []*sarama.Record, commit bool, msgs []*sarama.ProducerMessage) outcome {
+	switch {
+	case !sameRecords(recs, msgs):
+		return notFound
+	case commit:
+		return committedHere
+	}
+	return abortedHere
 }
 
 // readBatches reads the record batches of tp in [from, to), uncommitted.
@@ -194,10 +223,10 @@ func encode(e sarama.Encoder) ([]byte, error) {
 
 // resendable copies the outputs of partitions where the transaction did not
 // commit, pinned to the partition each went to.
-func resendable(out []*sarama.ProducerMessage, committed map[topicPartition]bool) []*sarama.ProducerMessage {
+func resendable(out []*sarama.ProducerMessage, found map[topicPartition]outcome) []*sarama.ProducerMessage {
 	var keep []*sarama.ProducerMessage
 	for _, m := range out {
-		if committed[topicPartition{m.Topic, m.Partition}] {
+		if found[topicPartition{m.Topic, m.Partition}] == committedHere {
 			continue
 		}
 		c := &sarama.ProducerMessage{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers,

@@ -37,29 +37,33 @@ func msgs(vals ...string) []*sarama.ProducerMessage {
 
 // The read-back of a partition after a seal: the transaction's own
 // records, then COMMIT, mean committed there; no marker (the crash left it
-// open), an abort, or records that are not the transaction's, mean not.
+// open) or an abort mean aborted there; records that are not the
+// transaction's (an older transaction, or a later one: someone wrote there
+// since) mean it is not found, which counts as not committed.
 func TestLastTxnBeforeTheSeal(t *testing.T) {
 	const me, other, id = 7, 9, "tx"
 	mine := msgs("a", "b", "c")
 	cases := []struct {
 		name    string
 		batches []*sarama.RecordBatch
-		want    bool
+		want    outcome
 		found   bool
 	}{
 		{"committed, then sealed", []*sarama.RecordBatch{marker(me, true), dataBatch(me, "a"), dataBatch(other, "x"), dataBatch(me, "b", "c"),
-			marker(me, true), sealBatch(me, id), marker(me, false)}, true, true},
+			marker(me, true), sealBatch(me, id), marker(me, false)}, committedHere, true},
 		{"left open by the crash, aborted by the seal", []*sarama.RecordBatch{marker(me, true), dataBatch(me, "a", "b", "c"),
-			dataBatch(other, "x"), sealBatch(me, id), marker(me, false)}, false, true},
+			dataBatch(other, "x"), sealBatch(me, id), marker(me, false)}, abortedHere, true},
 		{"two seals after a commit", []*sarama.RecordBatch{dataBatch(me, "a", "b", "c"), marker(me, true), sealBatch(me, id),
-			marker(me, false), sealBatch(me, id), marker(me, false)}, true, true},
-		{"only an older transaction committed", []*sarama.RecordBatch{dataBatch(me, "z"), marker(me, true), sealBatch(me, id)}, false, true},
-		{"no seal in the window", []*sarama.RecordBatch{dataBatch(me, "a", "b", "c"), marker(me, true)}, false, false},
+			marker(me, false), sealBatch(me, id), marker(me, false)}, committedHere, true},
+		{"only an older transaction committed", []*sarama.RecordBatch{dataBatch(me, "z"), marker(me, true), sealBatch(me, id)}, notFound, true},
+		{"a later transaction after it", []*sarama.RecordBatch{dataBatch(me, "a", "b", "c"), marker(me, false), sealBatch(me, id),
+			marker(me, false), dataBatch(me, "y"), marker(me, true), sealBatch(me, id), marker(me, false)}, notFound, true},
+		{"no seal in the window", []*sarama.RecordBatch{dataBatch(me, "a", "b", "c"), marker(me, true)}, notFound, false},
 	}
 	for _, c := range cases {
 		recs, commit, found := lastTxnBefore(c.batches, id)
-		if found != c.found || (found && (commit && sameRecords(recs, mine)) != c.want) {
-			t.Errorf("%s: found %v, committed %v; want %v, %v", c.name, found, commit && sameRecords(recs, mine), c.found, c.want)
+		if found != c.found || (found && judge(recs, commit, mine) != c.want) {
+			t.Errorf("%s: found %v, outcome %v; want %v, %v", c.name, found, judge(recs, commit, mine), c.found, c.want)
 		}
 	}
 }

@@ -68,6 +68,9 @@ type sealed struct {
 type pendingTxn struct {
 	first, next int64
 	out         []*sarama.ProducerMessage
+	// tick: a tick's transaction, with no input range (ticktxn.go);
+	// resending: an earlier attempt of it committed in some partitions.
+	tick, resending bool
 }
 
 func (s *sealed) setPending(id string, p *pendingTxn) {
@@ -180,9 +183,7 @@ const fencedMessage = "transactional producer fenced (PRODUCER_FENCED): a newer 
 // committed offset again. It returns what the actor does with its span.
 func (a *actor) settleUnknown(cause error) spanFate {
 	s := &a.txn.span
-	a.txn.prod.close()
-	parts := written(s.out)
-	a.p.sealed.add(a.txn.prod.id, parts)
+	parts := a.noteWritten(s.out)
 	first := s.in[0].Offset
 	a.log.Warn().Err(cause).Int64("first_offset", first).Int("records", len(s.in)).Int("partitions_written", len(parts)).
 		Msg("transaction outcome unknown; re-initialising the producer, sealing its partitions and reading the committed offset again")
@@ -219,12 +220,12 @@ func (a *actor) partlyCommitted(ev *zerolog.Event) spanFate {
 		ev.Msg("the transaction had not committed; running its batches again")
 		return fateRerun
 	}
-	done, err := partitionOutcomes(a.client, a.txn.prod.id, s.out)
+	rb, err := a.readBack(s.out)
 	if err != nil && a.txn.resending {
 		// Running the batches again would duplicate what the first
 		// attempt committed: send the rest again as it is.
 		a.log.Warn().Err(err).Msg("cannot read back the transaction's partitions; sending the rest again as it was")
-		s.out = resendable(s.out, nil)
+		s.out = rb.rest
 		return fateResend
 	}
 	if err != nil {
@@ -232,31 +233,68 @@ func (a *actor) partlyCommitted(ev *zerolog.Event) spanFate {
 		ev.Msg("the transaction's offset had not committed; running its batches again")
 		return fateRerun
 	}
-	n := 0
-	for _, c := range done {
-		if c {
-			n++
-		}
-	}
-	if n == 0 && !a.txn.resending {
+	if rb.committed == 0 && !a.txn.resending {
 		ev.Msg("the transaction had not committed; running its batches again")
 		return fateRerun
 	}
-	s.out = resendable(s.out, done)
+	s.out = rb.rest
 	a.txn.resending = true
-	ev.Int("partitions_committed", n).Int("partitions", len(done)).Int("records_resent", len(s.out)).
+	ev.Int("partitions_committed", rb.committed).Int("partitions", rb.parts).Int("records_resent", len(s.out)).
 		Msg("the broker committed the transaction in some partitions only, or without its offset; sending the rest again as it was, with the offset")
 	return fateResend
 }
 
+// noteWritten closes the producer of a transaction of unknown outcome
+// with records out (its goroutines set their partitions) and adds the
+// partitions they went to to what the seal covers. It returns them.
+func (a *actor) noteWritten(out []*sarama.ProducerMessage) []topicPartition {
+	a.txn.prod.close()
+	parts := written(out)
+	a.p.sealed.add(a.txn.prod.id, parts)
+	return parts
+}
+
+// readBackResult is what reading back a sealed transaction found: how
+// many of the partitions its records went to it committed in, and rest,
+// the records left to send: those of the other partitions, pinned to
+// theirs (resendable). found says that each partition's last transaction
+// of the producer is this one, committed or not: nothing was written
+// there since.
+type readBackResult struct {
+	rest             []*sarama.ProducerMessage
+	committed, parts int
+	found            bool
+}
+
+// readBack reads back, once the actor has sealed, in which partitions the
+// transaction whose records were out committed (txnoutcome.go). On error
+// rest holds every record.
+func (a *actor) readBack(out []*sarama.ProducerMessage) (readBackResult, error) {
+	if a.client == nil {
+		return readBackResult{rest: resendable(out, nil)}, errors.New("no client to read the partitions back with")
+	}
+	done, err := readOutcomes(a.client, a.txn.prod.id, out)
+	if err != nil {
+		return readBackResult{rest: resendable(out, nil)}, err
+	}
+	rb := readBackResult{rest: resendable(out, done), parts: len(done), found: true}
+	for _, o := range done {
+		if o == committedHere {
+			rb.committed++
+		}
+		rb.found = rb.found && o != notFound
+	}
+	return rb, nil
+}
+
 // spanFate is what an actor does with its span after a commit of unknown
-// outcome.
+// outcome; a tick's commit is settled to the same fates (ticktxn.go).
 type spanFate int
 
 const (
 	fateCommitted spanFate = iota // it committed: drop the span
-	fateRerun                     // it did not: run the span again
-	fateResend                    // in part: commit what span.out holds now, without running the span
+	fateRerun                     // it did not: run the span again (a tick: take its changes back)
+	fateResend                    // in part: commit what span.out holds now, without running the span (a tick: its records left)
 	fateStop                      // the session ended, or the partition is someone else's
 )
 
@@ -363,21 +401,19 @@ func (a *actor) settlePending() {
 	if j == nil || a.client == nil {
 		return
 	}
+	if j.tick {
+		a.settleTickPending(j)
+		return
+	}
 	committed, ok := a.refetchCommitted()
 	if !ok || committed != j.first {
 		return // it committed whole, or not at all, or someone moved on
 	}
-	done, err := partitionOutcomes(a.client, a.txn.prod.id, j.out)
-	n := 0
-	for _, c := range done {
-		if c {
-			n++
-		}
-	}
-	if err != nil || n == 0 {
+	rb, err := a.readBack(j.out)
+	if err != nil || rb.committed == 0 {
 		return // not committed anywhere (or unknown): running it again is right
 	}
-	msgs := resendable(j.out, done)
+	msgs, n := rb.rest, rb.committed
 	topic, part := a.claim.Topic(), a.claim.Partition()
 	offsets := map[string][]*sarama.PartitionOffsetMetadata{topic: {{Partition: part, Offset: j.next}}}
 	if err := a.txn.prod.commit(msgs, offsets, a.txn.meta); err != nil {

@@ -485,15 +485,22 @@ func (a *actor) tick() {
 		a.tickTxn()
 		return
 	}
+	if res := a.callTick(); res != nil {
+		a.p.stats.Out.Add(produceTick(a.acks, res, a.sendChangelog))
+	}
+}
+
+// callTick calls the plugin's tick and returns its result, or nil when the
+// call failed (logged, and a broken instance replaced).
+func (a *actor) callTick() *host.Result {
 	a.beginCall()
 	res, err := a.inst.Tick(context.Background(), time.Now())
-	err = a.endCall(res, err, 0)
-	if err != nil {
+	if err = a.endCall(res, err, 0); err != nil {
 		a.log.Error().Err(err).Msg("tick failed")
 		if a.inst.Broken() {
 			a.replaceBroken()
 		}
-		return
+		return nil
 	}
-	a.p.stats.Out.Add(produceTick(a.acks, res, a.sendChangelog))
+	return res
 }

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"slices"
 	"time"
 
@@ -19,14 +18,8 @@ func (a *actor) tickTxn() {
 	if a.txn.fenced || a.cut || a.inst == nil {
 		return
 	}
-	a.beginCall()
-	res, err := a.inst.Tick(context.Background(), time.Now())
-	err = a.endCall(res, err, 0)
-	if err != nil {
-		a.log.Error().Err(err).Msg("tick failed")
-		if a.inst.Broken() {
-			a.replaceBroken()
-		}
+	res := a.callTick()
+	if res == nil {
 		return
 	}
 	msgs := make([]*sarama.ProducerMessage, 0, len(res.Outputs))

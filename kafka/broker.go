@@ -68,12 +68,19 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 		return nil, fmt.Errorf("kafka: embedded broker: %w", err)
 	}
 	ln = advertisedListener{Listener: ln, addr: advertise(ln.Addr())}
+	// Members waiting in a join are kept alive over plain connections of
+	// the broker's own (brokerkeep.go); with TLS or SASL there are none.
+	keepAddr := ln.Addr().String()
 	if o.TLS != nil {
 		// TLS here rather than by kfake.TLS, so that lingerListener
 		// sees the Kafka frames inside it.
 		ln = tls.NewListener(ln, o.TLS)
+		keepAddr = ""
 	}
-	ln = lingerListener{Listener: ln, linger: joinLinger}
+	if o.SASL != nil {
+		keepAddr = ""
+	}
+	ln = lingerListener{Listener: ln, linger: joinLinger, keepAddr: keepAddr}
 	// kfake always asks its ListenFn for 127.0.0.1:<port>; we hand it the
 	// listener opened above instead, so any host:port works and a taken
 	// port is reported before the cluster is built.

@@ -29,10 +29,12 @@ import (
 // which Java clients send as their rebalance timeout).
 const joinLinger = 5 * time.Minute
 
-// lingerListener wraps the broker's listener; see above.
+// lingerListener wraps the broker's listener; see above. When keepAddr is
+// set it also keeps members waiting in a join alive (brokerkeep.go).
 type lingerListener struct {
 	net.Listener
-	linger time.Duration
+	linger   time.Duration
+	keepAddr string // the broker's plain address, "" for no keepalives
 }
 
 func (l lingerListener) Accept() (net.Conn, error) {
@@ -40,7 +42,8 @@ func (l lingerListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lingerConn{Conn: c, linger: l.linger, closed: make(chan struct{}), answered: make(chan struct{}, 1)}, nil
+	return &lingerConn{Conn: c, linger: l.linger, keepAddr: l.keepAddr,
+		closed: make(chan struct{}), answered: make(chan struct{}, 1)}, nil
 }
 
 // lingerConn counts the Kafka requests read from a client (each is a
@@ -48,13 +51,20 @@ func (l lingerListener) Accept() (net.Conn, error) {
 // one Write), and holds back the end of the stream while answers are owed.
 type lingerConn struct {
 	net.Conn
-	linger time.Duration
+	linger   time.Duration
+	keepAddr string
 
 	mu      sync.Mutex
 	owed    int     // requests read, not yet answered
+	reqs    int64   // requests read
+	answers int64   // answers written
 	hdr     [4]byte // the size prefix being read
 	hdrN    int
-	skip    int // bytes left of the frame being read
+	size    int    // of the frame being read
+	got     int    // bytes of it read
+	frame   []byte // the frame being read, when it is small enough to keep
+	member  member // the group member speaking on this connection, if any
+	keep    *keepalive
 	closing sync.Once
 	closed  chan struct{} // closed by Close
 
@@ -71,24 +81,36 @@ func (c *lingerConn) Read(p []byte) (int, error) {
 }
 
 // count advances the frame parser over b, counting each request whose size
-// prefix it completes.
+// prefix it completes and handing small ones, whole, to request.
 func (c *lingerConn) count(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(b) > 0 {
-		if c.skip > 0 {
-			k := min(c.skip, len(b))
-			c.skip -= k
+		if c.hdrN < len(c.hdr) {
+			k := copy(c.hdr[c.hdrN:], b)
+			c.hdrN += k
 			b = b[k:]
+			if c.hdrN == len(c.hdr) {
+				c.size, c.got, c.frame = int(binary.BigEndian.Uint32(c.hdr[:])), 0, c.frame[:0]
+				c.owed++
+				c.reqs++
+				if c.size == 0 {
+					c.hdrN = 0
+				}
+			}
 			continue
 		}
-		k := copy(c.hdr[c.hdrN:], b)
-		c.hdrN += k
+		k := min(c.size-c.got, len(b))
+		if c.size <= maxKeptFrame {
+			c.frame = append(c.frame, b[:k]...)
+		}
+		c.got += k
 		b = b[k:]
-		if c.hdrN == len(c.hdr) {
+		if c.got == c.size {
+			if c.size <= maxKeptFrame {
+				c.request(c.frame)
+			}
 			c.hdrN = 0
-			c.skip = int(binary.BigEndian.Uint32(c.hdr[:]))
-			c.owed++
 		}
 	}
 }
@@ -125,6 +147,8 @@ func (c *lingerConn) Write(p []byte) (int, error) {
 	if c.owed > 0 {
 		c.owed--
 	}
+	c.answers++
+	c.stopKeepaliveIfAnswered()
 	c.mu.Unlock()
 	select {
 	case c.answered <- struct{}{}:
@@ -135,5 +159,8 @@ func (c *lingerConn) Write(p []byte) (int, error) {
 
 func (c *lingerConn) Close() error {
 	c.closing.Do(func() { close(c.closed) })
+	c.mu.Lock()
+	c.stopKeepalive()
+	c.mu.Unlock()
 	return c.Conn.Close()
 }

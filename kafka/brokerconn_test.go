@@ -86,11 +86,14 @@ func (c *rawConn) join(group, member string) *kmsg.JoinGroupResponse {
 	return resp
 }
 
+// joinSession is the session timeout of the raw members' joins.
+const joinSession = time.Second
+
 func joinReq(group, member string) *kmsg.JoinGroupRequest {
 	req := kmsg.NewPtrJoinGroupRequest()
 	req.Version = 5
 	req.Group, req.MemberID = group, member
-	req.SessionTimeoutMillis = 1000
+	req.SessionTimeoutMillis = int32(joinSession / time.Millisecond)
 	req.RebalanceTimeoutMillis = 20000
 	req.ProtocolType = "consumer"
 	p := kmsg.NewJoinGroupRequestProtocol()
@@ -126,6 +129,18 @@ func (c *rawConn) describe(group string) kmsg.DescribeGroupsResponseGroup {
 	return c.do(req).(*kmsg.DescribeGroupsResponse).Groups[0]
 }
 
+// awaitState waits until the group is in state (as DescribeGroups names it).
+func (c *rawConn) awaitState(group, state string) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for c.describe(group).State != state {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("group %s never reached %s", group, state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestBrokerExpiresMemberKilledInJoin kills a member while its JoinGroup is
 // waiting for a rebalance. The rebalance completes with it (its join was in),
 // and the broker must then expire it one session timeout later, as Kafka
@@ -142,13 +157,7 @@ func TestBrokerExpiresMemberKilledInJoin(t *testing.T) {
 	v := dialRaw(t, b.Addr())
 	jv := v.do(joinReq(group, "")).(*kmsg.JoinGroupResponse)
 	v.send(joinReq(group, jv.MemberID))
-	deadline := time.Now().Add(30 * time.Second)
-	for a.describe(group).State != "PreparingRebalance" {
-		if time.Now().After(deadline) {
-			t.Fatal("the victim's join never started a rebalance")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	a.awaitState(group, "PreparingRebalance")
 	v.conn.Close() // kill -9: its join is still unanswered
 	// A few round trips on a's connection, so the broker has read the
 	// victim's end of stream before a's join completes the rebalance.
@@ -167,7 +176,7 @@ func TestBrokerExpiresMemberKilledInJoin(t *testing.T) {
 
 	// The victim's session timeout is 1 s: it must be gone, and a told
 	// to rejoin, well within the 20 s rebalance timeout.
-	deadline = time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		err := a.heartbeat(group, ja.MemberID, ja2.Generation)
 		if errors.Is(err, kerr.RebalanceInProgress) {
@@ -186,3 +195,64 @@ func TestBrokerExpiresMemberKilledInJoin(t *testing.T) {
 		t.Fatalf("after the expiry generation %d has %d members, want 1", ja3.Generation, len(ja3.Members))
 	}
 }
+
+// TestBrokerKeepsAMemberWaitingInAJoin has one member rejoin at once and
+// another take three session timeouts to hand its partitions over
+// (still heartbeating, as a member finishing a transaction does). Kafka keeps the
+// first member alive while its join waits; kfake alone expired it after one
+// session timeout and never answered its join.
+func TestBrokerKeepsAMemberWaitingInAJoin(t *testing.T) {
+	b := startBroker(t, BrokerOptions{})
+	const group = "g"
+
+	// a, then s (slow), form the group.
+	a, s := dialRaw(t, b.Addr()), dialRaw(t, b.Addr())
+	ja1 := a.join(group, "")
+	a.sync(group, ja1.MemberID, ja1.Generation)
+	js0 := s.do(joinReq(group, "")).(*kmsg.JoinGroupResponse)
+	s.send(joinReq(group, js0.MemberID))
+	a.awaitState(group, "PreparingRebalance")
+	if err := a.heartbeat(group, ja1.MemberID, ja1.Generation); !errors.Is(err, kerr.RebalanceInProgress) {
+		t.Fatalf("a's heartbeat after s joined: %v, want REBALANCE_IN_PROGRESS", err)
+	}
+	ja := a.join(group, ja1.MemberID)
+	js := s.recv(joinReq(group, js0.MemberID)).(*kmsg.JoinGroupResponse)
+	gen := ja.Generation
+	if js.Generation != gen || len(ja.Members) != 2 {
+		t.Fatalf("generation %d/%d with %d members, want both in one", gen, js.Generation, len(ja.Members))
+	}
+	a.sync(group, ja.MemberID, gen) // the leader's sync answers s's too
+	s.sync(group, js.MemberID, gen)
+	if err := a.heartbeat(group, ja.MemberID, gen); err != nil {
+		t.Fatalf("a's heartbeat in a stable group: %v", err)
+	}
+
+	// A third member starts a rebalance.
+	c := dialRaw(t, b.Addr())
+	jc0 := c.do(joinReq(group, "")).(*kmsg.JoinGroupResponse)
+	c.send(joinReq(group, jc0.MemberID))
+	a.awaitState(group, "PreparingRebalance")
+	if err := a.heartbeat(group, ja.MemberID, gen); !errors.Is(err, kerr.RebalanceInProgress) {
+		t.Fatalf("a's heartbeat after c joined: %v, want REBALANCE_IN_PROGRESS", err)
+	}
+	a.send(joinReq(group, ja.MemberID)) // a rejoins at once
+
+	// s heartbeats through three session timeouts before it
+	// rejoins.
+	for deadline := time.Now().Add(3 * joinSession); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err := s.heartbeat(group, js.MemberID, gen); !errors.Is(err, kerr.RebalanceInProgress) {
+			t.Fatalf("s's heartbeat during the rebalance: %v", err)
+		}
+	}
+	js2 := s.join(group, js.MemberID)
+	ja2 := a.recv(joinReq(group, ja.MemberID)).(*kmsg.JoinGroupResponse)
+	if err := kerr.ErrorForCode(ja2.ErrorCode); err != nil || ja2.Generation != js2.Generation {
+		t.Fatalf("a's join: %v, generation %d (s's %d)", err, ja2.Generation, js2.Generation)
+	}
+	c.recv(joinReq(group, jc0.MemberID))
+	members := max(len(ja2.Members), len(js2.Members))
+	if members != 3 {
+		t.Fatalf("generation %d has %d members, want a, s and c", ja2.Generation, members)
+	}
+}
+

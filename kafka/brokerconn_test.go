@@ -255,4 +255,3 @@ func TestBrokerKeepsAMemberWaitingInAJoin(t *testing.T) {
 		t.Fatalf("generation %d has %d members, want a, s and c", ja2.Generation, members)
 	}
 }
-

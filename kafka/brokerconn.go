@@ -62,7 +62,8 @@ type lingerConn struct {
 	hdrN    int
 	size    int    // of the frame being read
 	got     int    // bytes of it read
-	frame   []byte // the frame being read, when it is small enough to keep
+	keeping bool   // whether the frame is kept: a small group request
+	frame   []byte // the frame being read, when kept
 	member  member // the group member speaking on this connection, if any
 	keep    *keepalive
 	closing sync.Once
@@ -92,6 +93,7 @@ func (c *lingerConn) count(b []byte) {
 			b = b[k:]
 			if c.hdrN == len(c.hdr) {
 				c.size, c.got, c.frame = int(binary.BigEndian.Uint32(c.hdr[:])), 0, c.frame[:0]
+				c.keeping = c.keepAddr != "" && c.size <= maxKeptFrame
 				c.owed++
 				c.reqs++
 				if c.size == 0 {
@@ -101,13 +103,16 @@ func (c *lingerConn) count(b []byte) {
 			continue
 		}
 		k := min(c.size-c.got, len(b))
-		if c.size <= maxKeptFrame {
+		if c.keeping {
 			c.frame = append(c.frame, b[:k]...)
+			// The first two bytes are the request's key: keep only
+			// the group requests brokerkeep.go reads.
+			c.keeping = len(c.frame) < 2 || groupRequest(c.frame)
 		}
 		c.got += k
 		b = b[k:]
 		if c.got == c.size {
-			if c.size <= maxKeptFrame {
+			if c.keeping {
 				c.request(c.frame)
 			}
 			c.hdrN = 0

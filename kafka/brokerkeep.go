@@ -45,16 +45,20 @@ type keepalive struct {
 	stop chan struct{}
 }
 
-// request reads a whole request frame for group membership. c.mu is held.
+// groupRequest says whether a request frame (from its first two bytes, the
+// key) is one request reads.
+func groupRequest(frame []byte) bool {
+	key := kmsg.Key(binary.BigEndian.Uint16(frame))
+	return key == kmsg.JoinGroup || key == kmsg.Heartbeat || key == kmsg.SyncGroup
+}
+
+// request reads a whole JoinGroup, Heartbeat or SyncGroup request frame.
+// c.mu is held.
 func (c *lingerConn) request(frame []byte) {
-	if c.keepAddr == "" || len(frame) < 8 {
+	if len(frame) < 8 {
 		return
 	}
-	key := int16(binary.BigEndian.Uint16(frame))
-	if key != int16(kmsg.JoinGroup) && key != int16(kmsg.Heartbeat) && key != int16(kmsg.SyncGroup) {
-		return
-	}
-	req := kmsg.RequestForKey(key)
+	req := kmsg.RequestForKey(int16(binary.BigEndian.Uint16(frame)))
 	req.SetVersion(int16(binary.BigEndian.Uint16(frame[2:])))
 	r := kbin.Reader{Src: frame[8:]} // after the key, version and correlation id
 	r.NullableString()               // client id

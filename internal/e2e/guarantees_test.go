@@ -3,11 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -79,11 +81,12 @@ func (b *brokerProc) restart(t *testing.T) *brokerProc {
 
 // stream is the input of one scenario.
 type stream struct {
-	t      *testing.T
-	addr   string
-	cfg    string
-	done   chan error
-	cancel context.CancelFunc
+	t       *testing.T
+	addr    string
+	cfg     string
+	done    chan error
+	cancel  context.CancelFunc
+	daemons []*daemonProc // those finish stopped, for check to read
 }
 
 // newStream creates the topics and a daemon config for guarantee, and
@@ -168,6 +171,7 @@ func (s *stream) finish(daemons ...*daemonProc) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	s.daemons = daemons
 	for _, d := range daemons {
 		if code := d.stop(t); code != 0 {
 			t.Fatalf("daemon exit code %d\n%s", code, d.logs)
@@ -193,8 +197,19 @@ func (s *stream) check(guarantee string) {
 	t.Logf("%s:\n%s", guarantee, table.String())
 	switch guarantee {
 	case "exactly-once":
-		if !r.Exact() {
-			t.Fatalf("exactly-once: output differs from input")
+		// The one exception (docs/design.md, "The remaining window"): a
+		// broker crash that leaves a commit in some partitions only, and
+		// an actor that must leave that transaction to the partition's
+		// next owner, which turns out to be in another process and runs
+		// the span again. Its duplicates are bounded by the spans the
+		// daemons logged leaving; anything else is a failure.
+		left := s.leftSpans()
+		if tot.Missing > 0 || tot.CommittedMissing > 0 || r.Stray > 0 || r.BadDeadLetter > 0 ||
+			tot.Duplicated > left || tot.OutOfOrder > left {
+			t.Fatalf("exactly-once: output differs from input (%d records in spans left to a next owner)", left)
+		}
+		if tot.Duplicated > 0 {
+			t.Logf("exactly-once: %d records duplicated from spans left to a next owner in another process (%d records in such spans)", tot.Duplicated, left)
 		}
 	case "at-least-once":
 		if tot.Missing > 0 || tot.CommittedMissing > 0 || r.Stray > 0 {
@@ -208,6 +223,27 @@ func (s *stream) check(guarantee string) {
 	if tot.Input < streamLen {
 		t.Fatalf("only %d input records", tot.Input)
 	}
+}
+
+// leftSpans sums the input records of the transactions the daemons logged
+// leaving to a partition's next owner (pipeline's leftPendingMessage).
+func (s *stream) leftSpans() int {
+	n := int64(0)
+	for _, d := range s.daemons {
+		for _, line := range strings.Split(d.logs.String(), "\n") {
+			if !strings.Contains(line, "left to the partition's next owner") {
+				continue
+			}
+			var f struct {
+				First int64 `json:"first_offset"`
+				End   int64 `json:"span_end"`
+			}
+			if json.Unmarshal([]byte(line), &f) == nil && f.End > f.First {
+				n += f.End - f.First
+			}
+		}
+	}
+	return int(n)
 }
 
 func committedNoFail(addr, group, topic string) map[int32]int64 {

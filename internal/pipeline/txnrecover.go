@@ -388,9 +388,20 @@ func (a *actor) leavePending() {
 		return
 	}
 	t.prod.close() // its goroutines set the outputs' partitions
-	a.p.sealed.add(t.prod.id, written(s.out))
+	parts := written(s.out)
+	a.p.sealed.add(t.prod.id, parts)
 	a.p.sealed.setPending(t.prod.id, &pendingTxn{first: s.in[0].Offset, next: s.next, out: slices.Clone(s.out)})
+	a.log.Warn().Int64("first_offset", s.in[0].Offset).Int64("span_end", s.next).Int("partitions_written", len(parts)).
+		Msg(leftPendingMessage)
 }
+
+// leftPendingMessage is logged when an actor stops with a transaction of
+// unknown outcome and leaves it to the partition's next owner. An owner in
+// this process settles it; on the embedded broker, where a crash can leave
+// a commit in some partitions only, an owner in another process runs the
+// span again and duplicates what had committed (docs/design.md).
+const leftPendingMessage = "transaction of unknown outcome left to the partition's next owner " +
+	"(one in this process settles it; on the embedded broker one in another process may run part of it again)"
 
 // settlePending settles, once the actor has sealed, a transaction a
 // previous owner of the partition in this process left unsettled: when its

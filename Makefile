@@ -63,7 +63,7 @@ test: setup-c setup-browser setup-as setup-python
 # limit), the hot-reload benchmark, then the side-by-side harness on the
 # embedded broker (baseline copy loop vs wasmhost, and the original design's
 # Python loop vs the wasmhost process), which prints the table and writes
-# bench/results.json. About 8 minutes on 2 cores. Without apt-get for
+# bench/results.json. About 11 minutes on 2 cores. Without apt-get for
 # python3-confluent-kafka only the original design's row is left out.
 bench: build plugins examples/counter/counter.wasm
 	@mkdir -p bench

@@ -55,9 +55,8 @@ type lingerConn struct {
 	keepAddr string
 
 	mu      sync.Mutex
-	owed    int     // requests read, not yet answered
 	reqs    int64   // requests read
-	answers int64   // answers written
+	answers int64   // answers written (in request order)
 	hdr     [4]byte // the size prefix being read
 	hdrN    int
 	size    int    // of the frame being read
@@ -94,7 +93,6 @@ func (c *lingerConn) count(b []byte) {
 			if c.hdrN == len(c.hdr) {
 				c.size, c.got, c.frame = int(binary.BigEndian.Uint32(c.hdr[:])), 0, c.frame[:0]
 				c.keeping = c.keepAddr != "" && c.size <= maxKeptFrame
-				c.owed++
 				c.reqs++
 				if c.size == 0 {
 					c.hdrN = 0
@@ -140,18 +138,16 @@ func (c *lingerConn) hold() {
 	}
 }
 
-func (c *lingerConn) pending() int {
+// pending is how many requests read are not answered yet.
+func (c *lingerConn) pending() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.owed
+	return c.reqs - c.answers
 }
 
 func (c *lingerConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.mu.Lock()
-	if c.owed > 0 {
-		c.owed--
-	}
 	c.answers++
 	c.stopKeepaliveIfAnswered()
 	c.mu.Unlock()

@@ -38,6 +38,10 @@
 // # Errors
 //
 // [Connect] retries until its context ends, except when the cluster refuses
-// the credentials ([ErrAuthentication]). Delivery errors reach the Ack as
-// sarama reports them: errors.Is works with sarama's KError values.
+// the credentials ([ErrAuthentication]). The producer retries a batch the
+// broker refuses with a retriable error, or whose connection fails, up to
+// Producer.Retry.Max times, with the same sequence numbers; then, and for
+// errors that cannot go away (a record too large, a partition the topic
+// does not have), the Ack gets the error: errors.Is works with sarama's
+// KError values.
 package kafka

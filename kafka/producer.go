@@ -44,42 +44,88 @@ type ProducerStats struct {
 	Failed uint64 // failed, including records given to Send after Close
 }
 
+// maxBuffered bounds the bytes of records given to Send and not yet in a
+// produce request; Send blocks above it. Requests in flight add at most one
+// per broker, each bounded by maxRequestBytes.
+const maxBuffered = 16 << 20
+
 // Producer is the daemon's one shared asynchronous producer. Send may be
 // called from any number of goroutines; outcomes come back through each
 // record's Ack. See the package documentation for the lifecycle.
+//
+// It writes produce requests itself, with sarama's protocol types and
+// broker connections, instead of running sarama's AsyncProducer: that one
+// hands every record through five goroutines and as many channels, which
+// cost more CPU than everything else the daemon does for a record
+// (produceloop.go has the design). Send appends the record to its
+// partition's queue under one lock; one loop goroutine turns the queues
+// into one request per broker, one in flight per broker, so records
+// collect while the previous request is answered.
 type Producer struct {
-	ap      sarama.AsyncProducer
 	client  sarama.Client
+	conf    *sarama.Config
 	log     zerolog.Logger
 	failLog zerolog.Logger
 
-	mu     sync.RWMutex // held for reading while a Send hands over a record
-	closed bool
+	mu       sync.Mutex
+	space    sync.Cond // signalled when buffered drops or the loop ends
+	closed   bool
+	topics   map[string]*topicRoute
+	ready    []*partQueue // queues with records the loop has not seen
+	buffered int          // bytes in the queues, not yet in a request
+	inbox    []event      // from the router and the brokers, for the loop
+	routing  []queued     // records waiting for their topic's metadata
+	refresh  map[string]bool
+
+	wake    chan struct{} // cap 1: something for the loop
+	route   chan struct{} // cap 1: something for the router
+	drained chan struct{} // closed when the loop ends
 
 	sent, acked, failed atomic.Uint64
-	drained             chan struct{} // closed when the delivery goroutine ends
+}
+
+// topicRoute is what Send knows of a topic: how to pick a partition and each
+// partition's queue. Guarded by Producer.mu.
+type topicRoute struct {
+	partitioner sarama.Partitioner
+	parts       []*partQueue
+	routing     int // records of this topic waiting in Producer.routing
+}
+
+// queued is a record with its ack and its size in a record batch.
+type queued struct {
+	msg        *sarama.ProducerMessage
+	ack        Ack
+	key, value []byte // encoded by Send
+	size       int
 }
 
 // NewProducer starts a producer on client, which must have been configured
-// by [NewSaramaConfig] (or at least return successes and errors). The
+// by [NewSaramaConfig] (or at least speak Kafka 0.11's record batches). The
 // caller keeps ownership of client and closes it after [Producer.Close].
 func NewProducer(client sarama.Client, o ProducerOptions) (*Producer, error) {
-	ret := client.Config().Producer.Return
-	if !ret.Successes || !ret.Errors {
-		return nil, errors.New("kafka: producer needs Producer.Return.Successes and Return.Errors (use NewSaramaConfig)")
+	conf := client.Config()
+	if !conf.Version.IsAtLeast(sarama.V0_11_0_0) {
+		return nil, fmt.Errorf("kafka: producer needs Kafka 0.11 or newer (record batches), configured version is %s", conf.Version)
 	}
-	ap, err := sarama.NewAsyncProducerFromClient(client)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: starting producer: %w", err)
+	if conf.Producer.Idempotent && conf.Producer.RequiredAcks != sarama.WaitForAll {
+		return nil, errors.New("kafka: an idempotent producer needs RequiredAcks = WaitForAll (use NewSaramaConfig)")
 	}
 	p := &Producer{
-		ap:      ap,
 		client:  client,
+		conf:    conf,
 		log:     o.Logger,
 		failLog: o.Logger.Sample(&zerolog.BurstSampler{Burst: 100, Period: time.Second, NextSampler: &zerolog.BasicSampler{N: 1000}}),
+		topics:  make(map[string]*topicRoute),
+		refresh: make(map[string]bool),
+		wake:    make(chan struct{}, 1),
+		route:   make(chan struct{}, 1),
 		drained: make(chan struct{}),
 	}
-	go p.deliver()
+	p.space.L = &p.mu
+	l := newLoop(p)
+	go l.run()
+	go p.router(l.done)
 	return p, nil
 }
 
@@ -96,56 +142,86 @@ func (p *Producer) Partitions(topic string) int32 {
 
 // Send queues msg for delivery and reports the outcome to ack (which may be
 // nil). Send uses msg.Metadata for ack: the caller must not use it. Send
-// blocks while sarama's input buffer is full. After Close has begun, the
-// record is not sent and ack gets ErrProducerClosed at once.
+// blocks while more than maxBuffered bytes wait for a request. After Close
+// has begun, the record is not sent and ack gets ErrProducerClosed at once.
 func (p *Producer) Send(msg *sarama.ProducerMessage, ack Ack) {
 	msg.Metadata = ack
 	p.sent.Add(1)
-	p.mu.RLock()
+	q, err := p.newQueued(msg, ack)
+	p.mu.Lock()
 	if p.closed {
-		p.mu.RUnlock()
+		p.mu.Unlock()
 		p.failed.Add(1)
 		if ack != nil {
 			ack.Done(msg, ErrProducerClosed)
 		}
 		return
 	}
-	p.ap.Input() <- msg
-	p.mu.RUnlock()
-}
-
-// deliver is the one goroutine that reports outcomes, until sarama closes
-// both channels after AsyncClose.
-func (p *Producer) deliver() {
-	defer close(p.drained)
-	succ, errs := p.ap.Successes(), p.ap.Errors()
-	for succ != nil || errs != nil {
-		select {
-		case msg, ok := <-succ:
-			if !ok {
-				succ = nil
-				continue
-			}
-			p.acked.Add(1)
-			p.log.Debug().Str("topic", msg.Topic).Int32("partition", msg.Partition).
-				Int64("offset", msg.Offset).Msg("record delivered")
-			done(msg, nil)
-		case perr, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			p.failed.Add(1)
-			p.failLog.Warn().Str("topic", perr.Msg.Topic).Int32("partition", perr.Msg.Partition).
-				Err(perr.Err).Msg("record delivery failed")
-			done(perr.Msg, perr.Err)
-		}
+	// A Send that began before Close still sends: the loop goes on until
+	// the queues are empty, so the space comes.
+	for p.buffered > maxBuffered {
+		p.space.Wait()
 	}
+	t := p.topics[msg.Topic]
+	switch {
+	case err != nil:
+	case t == nil || t.routing > 0:
+		// Unknown topic, or earlier records of it still wait for its
+		// metadata: queue behind them so the order holds.
+		if t == nil {
+			t = &topicRoute{}
+			p.topics[msg.Topic] = t
+		}
+		t.routing++
+		p.routing = append(p.routing, q)
+		p.mu.Unlock()
+		poke(p.route)
+		return
+	default:
+		err = p.enqueueLocked(t, q)
+	}
+	if err != nil {
+		// Failed here, reported by the loop, which cannot end before it
+		// has seen the inbox (Done is called from the loop only).
+		p.inbox = append(p.inbox, event{failed: []queued{q}, err: err})
+	}
+	p.mu.Unlock()
+	poke(p.wake)
 }
 
-func done(msg *sarama.ProducerMessage, err error) {
-	if ack, _ := msg.Metadata.(Ack); ack != nil {
-		ack.Done(msg, err)
+// enqueueLocked partitions q and appends it to its partition's queue.
+func (p *Producer) enqueueLocked(t *topicRoute, q queued) error {
+	part, err := t.partitioner.Partition(q.msg, int32(len(t.parts)))
+	if err != nil {
+		return err
+	}
+	if part < 0 || int(part) >= len(t.parts) {
+		return fmt.Errorf("kafka: partitioner chose partition %d of topic %q, which has %d", part, q.msg.Topic, len(t.parts))
+	}
+	q.msg.Partition = part
+	pq := t.parts[part]
+	if len(pq.buf) == 0 && !pq.listed {
+		pq.listed = true
+		p.ready = append(p.ready, pq)
+	}
+	pq.buf = append(pq.buf, q)
+	p.buffered += q.size
+	return nil
+}
+
+// post hands the loop an event (for events that can only come while the
+// loop runs: the answers of its requests).
+func (p *Producer) post(e event) {
+	p.mu.Lock()
+	p.inbox = append(p.inbox, e)
+	p.mu.Unlock()
+	poke(p.wake)
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
@@ -161,18 +237,15 @@ func (p *Producer) Stats() ProducerStats {
 // every record in flight to be delivered or to fail, with its Ack called.
 // If ctx ends first, Close returns an error wrapping ctx.Err() that says how
 // many records were still in flight; their Acks are still called later,
-// when sarama gives up on them or delivers them. Close does not close the
-// client. Calling Close again waits again.
+// when the producer gives up on them (after Producer.Retry.Max retries) or
+// delivers them. Close does not close the client. Calling Close again waits
+// again.
 func (p *Producer) Close(ctx context.Context) error {
 	p.mu.Lock()
-	first := !p.closed
 	p.closed = true
 	p.mu.Unlock()
-	if first {
-		// No Send is running or can start: sarama flushes what it
-		// buffers, retries what failed, then closes both channels.
-		p.ap.AsyncClose()
-	}
+	poke(p.wake)
+	poke(p.route)
 	select {
 	case <-p.drained:
 		return nil

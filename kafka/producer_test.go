@@ -169,15 +169,16 @@ func TestProducerNilAck(t *testing.T) {
 	}
 }
 
-func TestNewProducerNeedsReturns(t *testing.T) {
+func TestNewProducerNeedsRecordBatches(t *testing.T) {
 	b := startBroker(t, BrokerOptions{})
-	cfg := sarama.NewConfig() // Return.Successes is false by default
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V0_10_2_0 // message sets only: no record batches
 	c, err := sarama.NewClient([]string{b.Addr()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := NewProducer(c, ProducerOptions{}); err == nil || !strings.Contains(err.Error(), "Return.Successes") {
-		t.Fatalf("err = %v, want a configuration error", err)
+	if _, err := NewProducer(c, ProducerOptions{}); err == nil || !strings.Contains(err.Error(), "0.11") {
+		t.Fatalf("err = %v, want a configuration error naming Kafka 0.11", err)
 	}
 }

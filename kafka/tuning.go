@@ -6,14 +6,19 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// Producer tuning applied by NewSaramaConfig. The daemon has one shared
-// AsyncProducer fed by many actors, so it is tuned for throughput with a
-// latency bound of a few milliseconds. Measured with BenchmarkProducer
-// (embedded broker, 60-byte records, 4 partitions, busy 2-core machine):
-// 450k-800k records/s with these settings; flushing as fast as possible
-// (all Flush fields 0) measured 450k-535k in the same runs; the other
-// variants tried (5ms, 64 KiB or 1 MB flushes, 1000-record flushes, buffers
-// of 256 or 4096, one request in flight) were within the noise.
+// Producer tuning applied by NewSaramaConfig. The daemon's shared
+// [Producer] writes its own requests and reads only RequiredAcks,
+// Idempotent, Compression, Partitioner, MaxMessageBytes, Timeout and Retry
+// from here (it sends as soon as the previous request to a broker is
+// answered: no flush timer). The flush and buffer settings tune the sarama
+// producers the daemon also runs (the exactly-once actors' transactional
+// ones, the status reporter's). Measured with BenchmarkProducer when the
+// shared producer was sarama's AsyncProducer (embedded broker, 60-byte
+// records, 4 partitions, busy 2-core machine): 450k-800k records/s with
+// these settings; flushing as fast as possible (all Flush fields 0)
+// measured 450k-535k in the same runs; the other variants tried (5ms,
+// 64 KiB or 1 MB flushes, 1000-record flushes, buffers of 256 or 4096, one
+// request in flight) were within the noise.
 const (
 	// flushFrequency bounds how long a record waits in sarama's buffer
 	// before a produce request carries it. Small enough to be invisible

@@ -1,0 +1,518 @@
+package kafka
+
+import (
+	"errors"
+	"math"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// The producer's loop. One goroutine owns everything past the partition
+// queues: the batches built from them, the produce requests in flight, the
+// producer id and the sequence numbers of the idempotent producer, retries,
+// and every Ack call. Send only appends to a queue and pokes the loop.
+//
+// Each round the loop takes, for every partition whose leader has no
+// request in flight, what has queued (up to Producer.MaxMessageBytes) into a
+// record batch, puts all of one broker's batches into one produce request
+// and sends it with sarama's Broker.AsyncProduce. The answer comes back as
+// an event. One request in flight per broker, as the idempotent producer
+// needs (and sarama's Net.MaxOpenRequests = 1 configures): records that
+// arrive meanwhile wait for the answer and go together in the next request,
+// so a busy producer sends large requests without a linger timer and an
+// idle one sends at once.
+//
+// A batch keeps its producer id, epoch and first sequence number across
+// retries, so a broker that wrote it before the connection dropped answers
+// DUPLICATE_SEQUENCE_NUMBER (or the original offsets) instead of writing it
+// twice. A partition's next batch is built only once its previous one is
+// answered, which keeps records in order across retries. When a batch fails
+// for good its sequence numbers are lost, so the loop asks for a new
+// producer id before it stamps another batch.
+
+// partQueue is one partition's records on their way out.
+type partQueue struct {
+	topic     string
+	partition int32
+
+	// Guarded by Producer.mu.
+	buf    []queued
+	listed bool // in Producer.ready
+
+	// Owned by the loop.
+	batch  *batch   // sent and not answered, or waiting to be sent again
+	spare  []queued // empty, from a delivered batch: the next buf
+	active bool     // in loop.active
+	seq    int32    // next sequence number under pidGen
+	pidGen int
+}
+
+// batch is one record batch of one partition.
+type batch struct {
+	part     *partQueue
+	recs     []queued
+	rb       *sarama.RecordBatch // built once, sent again unchanged on retries
+	attempts int                 // failed sends so far
+	due      time.Time           // not sent again before
+	inflight bool
+}
+
+// request is one produce request in flight to a broker.
+type request struct {
+	broker  *sarama.Broker
+	batches []*batch
+}
+
+// event is something for the loop: a broker's answer to a request, or
+// records that failed before any request (from Send or the router).
+type event struct {
+	req    *request
+	resp   *sarama.ProduceResponse
+	failed []queued
+	err    error
+}
+
+const (
+	// batchOverhead is a record batch's header (v2) in bytes.
+	batchOverhead = 61
+	// maxRequestBytes bounds one produce request; each partition's batch
+	// is bounded by Producer.MaxMessageBytes.
+	maxRequestBytes = 32 << 20
+)
+
+type loop struct {
+	p        *Producer
+	active   []*partQueue
+	busy     map[*sarama.Broker]bool
+	inflight int
+
+	pid         int64
+	epoch       int16
+	pidGen      int
+	pidStale    bool      // a new producer id is needed before the next batch
+	pidDue      time.Time // when to ask again after a failure
+	pidFailures int
+
+	timer *time.Timer
+	done  chan struct{}
+}
+
+func newLoop(p *Producer) *loop {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &loop{p: p, busy: make(map[*sarama.Broker]bool), pid: -1, epoch: -1,
+		pidStale: p.conf.Producer.Idempotent, timer: t, done: make(chan struct{})}
+}
+
+func (l *loop) run() {
+	p := l.p
+	defer close(p.drained)
+	defer close(l.done)
+	for {
+		p.mu.Lock()
+		inbox, ready := p.inbox, p.ready
+		p.inbox, p.ready = nil, nil
+		for _, pq := range ready {
+			pq.listed = false
+		}
+		p.mu.Unlock()
+		for _, pq := range ready {
+			if !pq.active {
+				pq.active = true
+				l.active = append(l.active, pq)
+			}
+		}
+		for _, e := range inbox {
+			l.handle(e)
+		}
+		next := l.send(time.Now())
+		if l.finished() {
+			p.mu.Lock()
+			p.space.Broadcast()
+			p.mu.Unlock()
+			return
+		}
+		if !next.IsZero() {
+			l.timer.Reset(time.Until(next))
+		}
+		select {
+		case <-p.wake:
+		case <-l.timer.C:
+		}
+		l.timer.Stop()
+	}
+}
+
+// finished reports whether the producer is closed and nothing is left: no
+// record queued, routing or in a batch, no event to handle.
+func (l *loop) finished() bool {
+	if l.inflight > 0 {
+		return false
+	}
+	for _, pq := range l.active {
+		if pq.batch != nil {
+			return false
+		}
+	}
+	p := l.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed && len(p.routing) == 0 && len(p.inbox) == 0 && len(p.ready) == 0 && p.buffered == 0
+}
+
+// send sends every request it can and returns when it next has to run for
+// a retry (zero: only when poked).
+func (l *loop) send(now time.Time) (next time.Time) {
+	p := l.p
+	if l.pidStale && len(l.active) > 0 {
+		if now.Before(l.pidDue) {
+			return l.pidDue
+		}
+		if !l.renewPID() {
+			l.pidFailures++
+			if l.pidFailures > p.conf.Producer.Retry.Max {
+				// As with a request that keeps failing: give up on what
+				// waits, so that Close ends and callers may send again.
+				l.pidFailures = 0
+				l.failWaiting(errNoProducerID)
+			}
+			l.pidDue = now.Add(p.conf.Producer.Retry.Backoff)
+			return l.pidDue
+		}
+		l.pidFailures = 0
+	}
+	later := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	reqs := map[*sarama.Broker][]*partQueue{}
+	kept := l.active[:0]
+	for _, pq := range l.active {
+		if b := pq.batch; b != nil {
+			if b.inflight {
+				kept = append(kept, pq)
+				continue
+			}
+			if now.Before(b.due) {
+				later(b.due)
+				kept = append(kept, pq)
+				continue
+			}
+		} else if !l.hasRecords(pq) {
+			pq.active = false
+			continue
+		}
+		kept = append(kept, pq)
+		broker, err := p.client.Leader(pq.topic, pq.partition)
+		if err != nil {
+			b := pq.batch
+			if b == nil {
+				b = l.take(pq)
+			}
+			l.retry(b, err)
+			later(b.due)
+			continue
+		}
+		if l.busy[broker] {
+			continue
+		}
+		reqs[broker] = append(reqs[broker], pq)
+	}
+	clear(l.active[len(kept):])
+	l.active = kept
+	for broker, pqs := range reqs {
+		l.sendTo(broker, pqs)
+	}
+	return next
+}
+
+// hasRecords reports whether pq has queued records.
+func (l *loop) hasRecords(pq *partQueue) bool {
+	l.p.mu.Lock()
+	defer l.p.mu.Unlock()
+	return len(pq.buf) > 0
+}
+
+// take moves pq's queued records, up to one batch's worth, into a new
+// batch stamped with the producer id and pq's next sequence numbers.
+func (l *loop) take(pq *partQueue) *batch {
+	p := l.p
+	limit := p.conf.Producer.MaxMessageBytes - batchOverhead
+	p.mu.Lock()
+	n, size := 0, 0
+	for n < len(pq.buf) && (n == 0 || size+pq.buf[n].size <= limit) {
+		size += pq.buf[n].size
+		n++
+	}
+	recs := pq.buf[:n:n]
+	if n == len(pq.buf) {
+		// A delivered batch's array, so that appends do not grow a new
+		// one from nothing each round.
+		pq.buf, pq.spare = pq.spare, nil
+	} else {
+		pq.buf = pq.buf[n:]
+	}
+	p.buffered -= size
+	p.space.Broadcast()
+	p.mu.Unlock()
+
+	if pq.pidGen != l.pidGen {
+		pq.pidGen, pq.seq = l.pidGen, 0
+	}
+	b := &batch{part: pq, recs: recs, rb: l.recordBatch(recs, pq.seq)}
+	if l.pid >= 0 {
+		pq.seq = nextSeq(pq.seq, n)
+	}
+	pq.batch = b
+	return b
+}
+
+// sendTo sends one request to broker with a batch of each of pqs.
+func (l *loop) sendTo(broker *sarama.Broker, pqs []*partQueue) {
+	p := l.p
+	req := &request{broker: broker}
+	pr := &sarama.ProduceRequest{
+		RequiredAcks: p.conf.Producer.RequiredAcks,
+		Timeout:      int32(p.conf.Producer.Timeout / time.Millisecond),
+		Version:      produceVersion(p.conf.Version),
+	}
+	bytes := 0
+	for _, pq := range pqs {
+		b := pq.batch
+		if b == nil {
+			if bytes > 0 && bytes+p.conf.Producer.MaxMessageBytes > maxRequestBytes {
+				continue // next round
+			}
+			b = l.take(pq)
+		}
+		if b.rb == nil {
+			// Stamp again, under the new producer id.
+			if pq.pidGen != l.pidGen {
+				pq.pidGen, pq.seq = l.pidGen, 0
+			}
+			b.rb = l.recordBatch(b.recs, pq.seq)
+			if l.pid >= 0 {
+				pq.seq = nextSeq(pq.seq, len(b.recs))
+			}
+		}
+		b.inflight = true
+		bytes += batchBytes(b)
+		pr.AddBatch(pq.topic, pq.partition, b.rb)
+		req.batches = append(req.batches, b)
+	}
+	l.busy[broker] = true
+	l.inflight++
+	err := broker.AsyncProduce(pr, func(resp *sarama.ProduceResponse, err error) {
+		// On the broker's reader goroutine: hand over, never block.
+		p.post(event{req: req, resp: resp, err: err})
+	})
+	if err != nil {
+		l.handle(event{req: req, err: err})
+		return
+	}
+	if pr.RequiredAcks == sarama.NoResponse {
+		l.handle(event{req: req, resp: nil})
+	}
+}
+
+// handle applies an event.
+func (l *loop) handle(e event) {
+	if e.req == nil {
+		l.fail(e.failed, e.err)
+		return
+	}
+	l.inflight--
+	delete(l.busy, e.req.broker)
+	if e.err != nil {
+		// The connection failed: the broker may or may not have written
+		// the batches. Drop the connection (sarama reconnects on the next
+		// request) and send them again, with the same sequence numbers.
+		_ = e.req.broker.Close()
+		for _, b := range e.req.batches {
+			b.inflight = false
+			l.retry(b, e.err)
+		}
+		return
+	}
+	for _, b := range e.req.batches {
+		b.inflight = false
+		if e.resp == nil { // acks=0: nothing comes back
+			l.deliver(b, -1)
+			continue
+		}
+		block := e.resp.GetBlock(b.part.topic, b.part.partition)
+		if block == nil {
+			l.retry(b, sarama.ErrIncompleteResponse)
+			continue
+		}
+		switch err := block.Err; {
+		case err == sarama.ErrNoError:
+			l.deliver(b, block.Offset)
+		case err == sarama.ErrDuplicateSequenceNumber:
+			// Written by an earlier attempt whose answer was lost.
+			l.deliver(b, -1)
+		case err == sarama.ErrOutOfOrderSequenceNumber || err == sarama.ErrUnknownProducerID || err == sarama.ErrInvalidProducerEpoch:
+			// The broker lost or never had this producer's state: stamp the
+			// batch again under a new producer id.
+			l.pidStale = true
+			b.rb = nil
+			l.retry(b, err)
+		case retriable(err):
+			l.retry(b, err)
+		default:
+			l.giveUp(b, err)
+		}
+	}
+}
+
+// retry schedules b to be sent again after the backoff, or fails it when it
+// has been tried Producer.Retry.Max times.
+func (l *loop) retry(b *batch, err error) {
+	p := l.p
+	b.attempts++
+	if b.attempts > p.conf.Producer.Retry.Max {
+		l.giveUp(b, err)
+		return
+	}
+	backoff := p.conf.Producer.Retry.Backoff
+	if f := p.conf.Producer.Retry.BackoffFunc; f != nil {
+		backoff = f(b.attempts, p.conf.Producer.Retry.Max)
+	}
+	b.due = time.Now().Add(backoff)
+	p.log.Debug().Err(err).Str("topic", b.part.topic).Int32("partition", b.part.partition).
+		Int("records", len(b.recs)).Int("attempt", b.attempts).Dur("retry_in", backoff).Msg("produce failed, retrying")
+	// Leadership may have moved: have the router refresh the metadata
+	// before the retry looks the leader up again.
+	p.mu.Lock()
+	p.refresh[b.part.topic] = true
+	p.mu.Unlock()
+	poke(p.route)
+}
+
+// giveUp fails b's records. Its sequence numbers are lost, so the next
+// batch needs a new producer id.
+func (l *loop) giveUp(b *batch, err error) {
+	b.part.batch = nil
+	if l.pid >= 0 {
+		l.pidStale = true
+	}
+	l.fail(b.recs, err)
+}
+
+func (l *loop) fail(recs []queued, err error) {
+	if len(recs) == 0 {
+		return
+	}
+	p := l.p
+	p.failed.Add(uint64(len(recs)))
+	m := recs[0].msg
+	p.failLog.Warn().Str("topic", m.Topic).Int32("partition", m.Partition).Int("records", len(recs)).
+		Err(err).Msg("record delivery failed")
+	for _, q := range recs {
+		if q.ack != nil {
+			q.ack.Done(q.msg, err)
+		}
+	}
+}
+
+// deliver acknowledges b's records; base is the first one's offset (-1 when
+// the broker did not say).
+func (l *loop) deliver(b *batch, base int64) {
+	p := l.p
+	b.part.batch = nil
+	p.acked.Add(uint64(len(b.recs)))
+	p.log.Debug().Str("topic", b.part.topic).Int32("partition", b.part.partition).
+		Int64("offset", base).Int("records", len(b.recs)).Msg("records delivered")
+	for i, q := range b.recs {
+		q.msg.Offset = -1
+		if base >= 0 {
+			q.msg.Offset = base + int64(i)
+		}
+		if q.ack != nil {
+			q.ack.Done(q.msg, nil)
+		}
+	}
+	clear(b.recs)
+	if b.part.spare == nil {
+		b.part.spare = b.recs[:0]
+	}
+}
+
+// errNoProducerID fails records when no producer id could be had.
+var errNoProducerID = errors.New("kafka: cannot get a producer id for the idempotent producer")
+
+// failWaiting fails every record that is queued or in a batch not in
+// flight.
+func (l *loop) failWaiting(err error) {
+	p := l.p
+	for _, pq := range l.active {
+		if b := pq.batch; b != nil && !b.inflight {
+			pq.batch = nil
+			l.fail(b.recs, err)
+		}
+		p.mu.Lock()
+		recs := pq.buf
+		pq.buf = nil
+		for _, q := range recs {
+			p.buffered -= q.size
+		}
+		p.space.Broadcast()
+		p.mu.Unlock()
+		l.fail(recs, err)
+	}
+}
+
+// renewPID asks the cluster for a new producer id; all partitions start
+// their sequence numbers again under it. It asks only when a batch waits
+// for one, not at start: the daemon's other start-up requests share the
+// client's connections.
+func (l *loop) renewPID() bool {
+	conf := l.p.conf
+	broker := l.p.client.LeastLoadedBroker()
+	var resp *sarama.InitProducerIDResponse
+	var err error = sarama.ErrBrokerNotAvailable
+	if broker != nil {
+		// A new id: ProducerID and epoch -1 (versions 3 and up resume an
+		// id given there).
+		req := &sarama.InitProducerIDRequest{Version: initPIDVersion(conf.Version), ProducerID: -1, ProducerEpoch: -1}
+		if resp, err = broker.InitProducerID(req); err == nil && resp.Err != sarama.ErrNoError {
+			err = resp.Err
+		} else if err != nil {
+			// The connection failed: drop it, the next attempt reconnects.
+			_ = broker.Close()
+		}
+	}
+	if err != nil {
+		l.p.log.Warn().Err(err).Msg("cannot get a producer id, retrying")
+		return false
+	}
+	l.pid, l.epoch = resp.ProducerID, resp.ProducerEpoch
+	l.pidGen++
+	l.pidStale = false
+	return true
+}
+
+// initPIDVersion is the InitProducerID version for a cluster of version v.
+func initPIDVersion(v sarama.KafkaVersion) int16 {
+	switch {
+	case v.IsAtLeast(sarama.V2_7_0_0):
+		return 4
+	case v.IsAtLeast(sarama.V2_5_0_0):
+		return 3
+	case v.IsAtLeast(sarama.V2_4_0_0):
+		return 2
+	case v.IsAtLeast(sarama.V2_0_0_0):
+		return 1
+	default:
+		return 0
+	}
+}
+
+// nextSeq is the sequence number n records after seq: Kafka's sequence
+// numbers wrap to 0 after MaxInt32 (a partition at 500,000 records/s gets
+// there in 72 minutes).
+func nextSeq(seq int32, n int) int32 {
+	return int32((int64(seq) + int64(n)) & math.MaxInt32)
+}

@@ -1,0 +1,245 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// sendValues sends one record per value to topic and returns the messages.
+func sendValues(p *Producer, topic string, ack Ack, values ...string) []*sarama.ProducerMessage {
+	msgs := make([]*sarama.ProducerMessage, len(values))
+	for i, v := range values {
+		msgs[i] = &sarama.ProducerMessage{Topic: topic, Value: sarama.StringEncoder(v)}
+		p.Send(msgs[i], ack)
+	}
+	return msgs
+}
+
+func numbered(prefix string, n int) []string {
+	v := make([]string, n)
+	for i := range v {
+		v[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return v
+}
+
+// TestProducerKeepsOrderAcrossRetries: the broker refuses the first
+// requests with a retriable error, then writes two but answers them with
+// REQUEST_TIMED_OUT, as a broker does when replication is slow. The retries
+// of those two carry their sequence numbers and are answered as
+// duplicates: every record is in the topic once, in the order sent.
+func TestProducerKeepsOrderAcrossRetries(t *testing.T) {
+	b := startBroker(t, BrokerOptions{})
+	c := connect(t, ClientOptions{Brokers: []string{b.Addr()}})
+	mustCreate(t, c, "t", 1)
+	c.Config().Producer.Retry.Backoff = 10 * time.Millisecond
+	c.Config().Producer.Retry.Max = 10 // the first batch meets all four
+	fault := b.cluster.Fault(
+		kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.NotLeaderForPartition, Count: 2},
+		kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.RequestTimedOut, Count: 2})
+	p := newProducer(t, c)
+	values := numbered("r", 3000)
+	ack := newCountingAck(len(values))
+	msgs := sendValues(p, "t", ack, values...)
+	if err := p.Close(testContext(t, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ack.check(t, msgs)
+	if len(ack.errs) > 0 {
+		t.Fatalf("%d records failed, first: %v", len(ack.errs), ack.errs[0])
+	}
+	if fault.Hits() != 4 {
+		t.Fatalf("the faults answered %d requests, want 4", fault.Hits())
+	}
+	for i, m := range msgs {
+		if m.Offset != int64(i) && m.Offset != -1 { // -1: a duplicate, offset not told
+			t.Fatalf("record %d acknowledged at offset %d", i, m.Offset)
+		}
+	}
+	if got := consumeAll(t, c, "t"); strings.Join(got, ",") != strings.Join(values, ",") {
+		t.Fatalf("the topic holds %d records, not the %d sent in order", len(got), len(values))
+	}
+}
+
+// TestProducerFailsOnlyWhatIsWrong: a record over MaxMessageBytes and one
+// for a partition the topic does not have fail with errors that say so;
+// the records around them are delivered.
+func TestProducerFailsOnlyWhatIsWrong(t *testing.T) {
+	b := startBroker(t, BrokerOptions{})
+	c := connect(t, ClientOptions{Brokers: []string{b.Addr()}})
+	mustCreate(t, c, "t", 1)
+	c.Config().Producer.MaxMessageBytes = 1000
+	p := newProducer(t, c)
+	ack := newCountingAck(4)
+	msgs := sendValues(p, "t", ack, "before", strings.Repeat("x", 2000))
+	far := &sarama.ProducerMessage{Topic: "t", Value: sarama.StringEncoder("far")}
+	SetPartition(far, 5)
+	p.Send(far, ack)
+	msgs = append(msgs, far)
+	msgs = append(msgs, sendValues(p, "t", ack, "after")...)
+	if err := p.Close(testContext(t, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ack.check(t, msgs)
+	if len(ack.errs) != 2 {
+		t.Fatalf("errors %v, want 2", ack.errs)
+	}
+	if err := ack.errs[0]; !errors.Is(err, sarama.ErrMessageSizeTooLarge) || !strings.Contains(err.Error(), "2082 bytes") {
+		t.Fatalf("oversized record: %v", err)
+	}
+	if err := ack.errs[1]; !strings.Contains(err.Error(), "partition 5") {
+		t.Fatalf("partition out of range: %v", err)
+	}
+	if got := consumeAll(t, c, "t"); strings.Join(got, ",") != "before,after" {
+		t.Fatalf("topic holds %q", got)
+	}
+	if s := p.Stats(); s != (ProducerStats{Sent: 4, Acked: 2, Failed: 2}) {
+		t.Fatalf("Stats = %+v", s)
+	}
+}
+
+// TestProducerRetryAcrossBrokerRestartWritesOnce stops the broker while
+// records stream to it and starts it again on the same address and data:
+// the producer reconnects and sends again what was cut off, with the same
+// sequence numbers. Every record is acknowledged and the topic holds each
+// once, in order per partition.
+func TestProducerRetryAcrossBrokerRestartWritesOnce(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	b := startBroker(t, BrokerOptions{Listen: addr, DataDir: dir})
+	c := connect(t, ClientOptions{Brokers: []string{addr}})
+	mustCreate(t, c, "t", 2)
+	c.Config().Producer.Retry.Max = 200
+	c.Config().Producer.Retry.Backoff = 20 * time.Millisecond
+	p := newProducer(t, c)
+
+	const n = 40000
+	values := numbered("r", n)
+	ack := newCountingAck(n)
+	msgs := make([]*sarama.ProducerMessage, n)
+	for i := range msgs {
+		msgs[i] = &sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(values[i]), Value: sarama.StringEncoder(values[i])}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, m := range msgs {
+			p.Send(m, ack)
+		}
+	})
+	// Restart once some records are through and others are on their way.
+	for range n / 4 {
+		<-ack.done
+	}
+	b.Close()
+	b = startBroker(t, BrokerOptions{Listen: addr, DataDir: dir})
+	wg.Wait()
+	if err := p.Close(testContext(t, 60*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ack.check(t, msgs)
+	if len(ack.errs) > 0 {
+		t.Fatalf("%d records failed, first: %v", len(ack.errs), ack.errs[0])
+	}
+	got := consumeAll(t, c, "t")
+	seen := make(map[string]int, n)
+	last := map[int32]int{0: -1, 1: -1}
+	for _, v := range got {
+		seen[v]++
+		var i int
+		fmt.Sscanf(v, "r%d", &i)
+		part := KeyPartition([]byte(v), 2)
+		if i < last[part] {
+			t.Fatalf("partition %d: %s after r%d", part, v, last[part])
+		}
+		last[part] = i
+	}
+	for _, v := range values {
+		if seen[v] != 1 {
+			t.Fatalf("%s is in the topic %d times", v, seen[v])
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("the topic holds %d records, want %d", len(got), n)
+	}
+}
+
+// TestProducerSendBlocksWhileTheBufferIsFull: with the broker gone, Send
+// holds the caller once maxBuffered bytes wait, and lets it go on when the
+// broker is back.
+func TestProducerSendBlocksWhileTheBufferIsFull(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	b := startBroker(t, BrokerOptions{Listen: addr, DataDir: dir})
+	c := connect(t, ClientOptions{Brokers: []string{addr}})
+	mustCreate(t, c, "t", 1)
+	c.Config().Producer.Retry.Max = 1000 // 20 s: a failure does not hang Close
+	c.Config().Producer.Retry.Backoff = 20 * time.Millisecond
+	p := newProducer(t, c)
+	warm := newCountingAck(1)
+	sendValues(p, "t", warm, "warm-up") // the topic's route is known
+	<-warm.done
+	b.Close()
+
+	// Records of 512 KiB: one per batch (MaxMessageBytes is 1,000,000),
+	// the rest queue.
+	value := strings.Repeat("v", 512<<10)
+	const n = 48 // 24 MiB: more than maxBuffered
+	var returned atomic.Int32
+	ack := newCountingAck(n)
+	go func() {
+		for range n {
+			p.Send(&sarama.ProducerMessage{Topic: "t", Value: sarama.StringEncoder(value)}, ack)
+			returned.Add(1)
+		}
+	}()
+	full := maxBuffered/(512<<10) + 1 // queued, and the batch the loop took
+	waitFor := func(what string, done func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !done() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: only %d sends returned", what, returned.Load())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("filling the buffer", func() bool { return int(returned.Load()) >= full-2 })
+	// Blocked: no more than the buffer holds returns while the broker is
+	// away.
+	time.Sleep(200 * time.Millisecond)
+	if r := int(returned.Load()); r > full+1 {
+		t.Fatalf("%d of %d sends returned with the broker away, want at most %d", r, n, full+1)
+	}
+	b = startBroker(t, BrokerOptions{Listen: addr, DataDir: dir})
+	waitFor("after the broker came back", func() bool { return int(returned.Load()) == n })
+	if err := p.Close(testContext(t, 60*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if len(ack.errs) > 0 {
+		t.Fatalf("errors %v", ack.errs)
+	}
+	if s := p.Stats(); s.Acked != n+1 {
+		t.Fatalf("Stats = %+v, want %d acked", s, n+1)
+	}
+}
+
+func TestNextSeqWraps(t *testing.T) {
+	for _, c := range []struct {
+		seq  int32
+		n    int
+		want int32
+	}{{0, 5, 5}, {math.MaxInt32 - 1, 1, math.MaxInt32}, {math.MaxInt32 - 1, 3, 1}, {math.MaxInt32, 1, 0}} {
+		if got := nextSeq(c.seq, c.n); got != c.want {
+			t.Errorf("nextSeq(%d, %d) = %d, want %d", c.seq, c.n, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package kafka
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/IBM/sarama"
+)
+
+// router is the producer's goroutine for metadata, which can block for
+// seconds: it finds the partitions of topics Send has not seen (records of
+// such a topic wait in Producer.routing, in order), and refreshes the
+// metadata of topics whose batches failed so that the loop's retry finds
+// the new leader. It ends with the loop.
+func (p *Producer) router(loopDone <-chan struct{}) {
+	for {
+		select {
+		case <-p.route:
+		case <-loopDone:
+			return
+		}
+		p.mu.Lock()
+		n := len(p.routing)
+		var unknown []string
+		for _, q := range p.routing {
+			if t := p.topics[q.msg.Topic]; t.parts == nil && !slices.Contains(unknown, q.msg.Topic) {
+				unknown = append(unknown, q.msg.Topic)
+			}
+		}
+		var stale []string
+		for topic := range p.refresh {
+			stale = append(stale, topic)
+		}
+		clear(p.refresh)
+		p.mu.Unlock()
+
+		if len(stale) > 0 {
+			if err := p.client.RefreshMetadata(stale...); err != nil {
+				p.log.Debug().Err(err).Strs("topics", stale).Msg("cannot refresh the metadata")
+			}
+		}
+		counts := map[string]int{}
+		errs := map[string]error{}
+		for _, topic := range append(stale, unknown...) {
+			parts, err := p.client.Partitions(topic)
+			if err == nil && len(parts) == 0 {
+				err = sarama.ErrUnknownTopicOrPartition
+			}
+			if err != nil {
+				if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+					err = sarama.ErrUnknownTopicOrPartition
+				}
+				errs[topic] = err
+				continue
+			}
+			counts[topic] = len(parts)
+		}
+		p.applyRoutes(n, counts, errs)
+		poke(p.wake)
+	}
+}
+
+// applyRoutes gives topics their partition queues (or more of them, when a
+// topic has grown) and moves the first n records waiting for a route to
+// their partitions' queues, failing those whose topic could not be found.
+func (p *Producer) applyRoutes(n int, counts map[string]int, errs map[string]error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for topic, count := range counts {
+		t := p.topics[topic]
+		if t == nil {
+			continue
+		}
+		if t.partitioner == nil {
+			t.partitioner = p.conf.Producer.Partitioner(topic)
+		}
+		for i := len(t.parts); i < count; i++ {
+			t.parts = append(t.parts, &partQueue{topic: topic, partition: int32(i)})
+		}
+	}
+	for _, q := range p.routing[:n] {
+		t := p.topics[q.msg.Topic]
+		t.routing--
+		err := errs[q.msg.Topic]
+		if t.parts != nil {
+			err = p.enqueueLocked(t, q)
+		}
+		if err != nil {
+			p.inbox = append(p.inbox, event{failed: []queued{q}, err: err})
+		}
+		if t.parts == nil && t.routing == 0 {
+			// Forget it: a later Send looks the topic up again.
+			delete(p.topics, q.msg.Topic)
+		}
+	}
+	p.routing = append([]queued(nil), p.routing[n:]...)
+	if len(p.routing) > 0 {
+		poke(p.route)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 
@@ -47,6 +48,7 @@ without a signal.`,
 				return usageError{err}
 			}
 			log := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			setGCPercent()
 			id := daemon.NewID() // here, so that the signal lines name the daemon too (Run adds it to its own)
 			ctx, stop := signalContext(log.With().Str("daemon", id).Logger())
 			defer stop()
@@ -112,4 +114,20 @@ func overrideLog(cfg *config.Config, level, format string) error {
 		}
 	}
 	return nil
+}
+
+// daemonGOGC is the daemon's garbage collector target when the GOGC
+// environment variable does not set one. Its live heap is small and most
+// of what it allocates is per record (messages in, records out) and dies
+// within a batch, so collecting at 3x the live heap instead of 2x halves
+// the collections for a few MiB. Measured with wasmhost-bench (1M records,
+// 4 partitions, side by side): 2.0 instead of 2.4 us of CPU per record,
+// peak RSS 172 instead of 157 MiB on 10 partitions.
+const daemonGOGC = 200
+
+// setGCPercent applies daemonGOGC unless GOGC is set.
+func setGCPercent() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(daemonGOGC)
+	}
 }

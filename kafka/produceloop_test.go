@@ -243,3 +243,74 @@ func TestNextSeqWraps(t *testing.T) {
 		}
 	}
 }
+
+// TestProducerFollowsMovingLeaders: on a cluster of three brokers, the
+// leaders of a topic's six partitions move while records stream to them.
+// Requests to the old leaders are refused (NOT_LEADER_FOR_PARTITION); the
+// producer refreshes its metadata, sends each partition's batch to its new
+// leader, and the topic ends with every record once, in order per
+// partition.
+func TestProducerFollowsMovingLeaders(t *testing.T) {
+	const parts = 6
+	cl, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(parts, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	c := connect(t, ClientOptions{Brokers: cl.ListenAddrs()})
+	c.Config().Producer.Retry.Max = 50
+	c.Config().Producer.Retry.Backoff = 10 * time.Millisecond
+	p := newProducer(t, c)
+
+	const n = 30000
+	values := numbered("r", n)
+	ack := newCountingAck(n)
+	msgs := make([]*sarama.ProducerMessage, n)
+	for i := range msgs {
+		msgs[i] = &sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(values[i]), Value: sarama.StringEncoder(values[i])}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, m := range msgs {
+			p.Send(m, ack)
+		}
+	})
+	// Three times, once a further sixth of the records is acknowledged,
+	// move every partition's leader to the next broker.
+	for range 3 {
+		for range n / 6 {
+			<-ack.done
+		}
+		for part := range int32(parts) {
+			if err := cl.MoveTopicPartition("t", part, (cl.LeaderFor("t", part)+1)%3); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wg.Wait()
+	if err := p.Close(testContext(t, 60*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ack.check(t, msgs)
+	if len(ack.errs) > 0 {
+		t.Fatalf("%d records failed, first: %v", len(ack.errs), ack.errs[0])
+	}
+	got := consumeAll(t, c, "t")
+	seen := make(map[string]int, n)
+	last := map[int32]int{}
+	for _, v := range got {
+		seen[v]++
+		var i int
+		fmt.Sscanf(v, "r%d", &i)
+		part := KeyPartition([]byte(v), parts)
+		if prev, ok := last[part]; ok && i < prev {
+			t.Fatalf("partition %d: %s after r%d", part, v, prev)
+		}
+		last[part] = i
+	}
+	for _, v := range values {
+		if seen[v] != 1 {
+			t.Fatalf("%s is in the topic %d times", v, seen[v])
+		}
+	}
+}

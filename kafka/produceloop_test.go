@@ -314,3 +314,43 @@ func TestProducerFollowsMovingLeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestProducerSpreadsOverAddedPartitions: partitions added to a topic the
+// producer writes to get records (here a key that hashes to the new third
+// partition) without a restart.
+func TestProducerSpreadsOverAddedPartitions(t *testing.T) {
+	defer func(d time.Duration) { partitionsCheck = d }(partitionsCheck)
+	partitionsCheck = 20 * time.Millisecond
+	b := startBroker(t, BrokerOptions{})
+	c := connect(t, ClientOptions{Brokers: []string{b.Addr()}})
+	mustCreate(t, c, "t", 1)
+	p := newProducer(t, c)
+	key := ""
+	for i := 0; key == ""; i++ {
+		if k := fmt.Sprint("k", i); KeyPartition([]byte(k), 3) == 2 {
+			key = k
+		}
+	}
+	send := func() *sarama.ProducerMessage {
+		ack := newCountingAck(1)
+		m := &sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(key), Value: sarama.StringEncoder("v")}
+		p.Send(m, ack)
+		<-ack.done
+		if len(ack.errs) > 0 {
+			t.Fatal(ack.errs[0])
+		}
+		return m
+	}
+	if m := send(); m.Partition != 0 {
+		t.Fatalf("partition %d of a one-partition topic", m.Partition)
+	}
+	if err := newAdmin(t, c).CreatePartitions("t", 3, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for send().Partition != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("records still go to partition 0 of 3, 20 s after the partitions were added")
+		}
+	}
+}

@@ -3,19 +3,37 @@ package kafka
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/IBM/sarama"
 )
 
+// partitionsCheck is how often the router refreshes the metadata of the
+// topics it knows, to find partitions added to them. A variable for tests.
+var partitionsCheck = 30 * time.Second
+
 // router is the producer's goroutine for metadata, which can block for
 // seconds: it finds the partitions of topics Send has not seen (records of
-// such a topic wait in Producer.routing, in order), and refreshes the
-// metadata of topics whose batches failed so that the loop's retry finds
-// the new leader. It ends with the loop.
+// such a topic wait in Producer.routing, in order), refreshes the metadata
+// of topics whose batches failed so that the loop's retry finds the new
+// leader, and every partitionsCheck looks for partitions added to the
+// topics it knows. It ends with the loop.
 func (p *Producer) router(loopDone <-chan struct{}) {
+	tick := time.NewTicker(partitionsCheck)
+	defer tick.Stop()
 	for {
 		select {
 		case <-p.route:
+		case <-tick.C:
+			// Partitions may have been added to a topic: look, so that
+			// records (and keys) spread over them too.
+			p.mu.Lock()
+			for topic, t := range p.topics {
+				if t.parts != nil {
+					p.refresh[topic] = true
+				}
+			}
+			p.mu.Unlock()
 		case <-loopDone:
 			return
 		}

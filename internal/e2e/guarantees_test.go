@@ -195,6 +195,7 @@ func (s *stream) check(guarantee string) {
 	_ = r.WriteTable(&table)
 	tot := r.Totals()
 	t.Logf("%s:\n%s", guarantee, table.String())
+	s.crossCheck(guarantee, tot, r.Stray)
 	switch guarantee {
 	case "exactly-once":
 		// The one exception (docs/design.md, "The remaining window"): a

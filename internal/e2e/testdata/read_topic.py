@@ -3,7 +3,8 @@ checking every batch's CRC, and prints one JSON line per record:
 partition, offset, key, value, headers. An independent reader for the
 tests: none of the project's code or sarama's is involved.
 
-usage: read_topic.py BOOTSTRAP TOPIC
+usage: read_topic.py BOOTSTRAP TOPIC [committed]
+(read_committed with "committed", read_uncommitted otherwise)
 """
 import base64
 import json
@@ -18,6 +19,7 @@ c = Consumer({
     "enable.auto.commit": False,
     "check.crcs": True,
     "enable.partition.eof": True,
+    "isolation.level": "read_committed" if sys.argv[3:] == ["committed"] else "read_uncommitted",
 })
 meta = c.list_topics(topic, timeout=30)
 parts = sorted(meta.topics[topic].partitions)

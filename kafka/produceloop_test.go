@@ -124,53 +124,12 @@ func TestProducerRetryAcrossBrokerRestartWritesOnce(t *testing.T) {
 	p := newProducer(t, c)
 
 	const n = 40000
-	values := numbered("r", n)
-	ack := newCountingAck(n)
-	msgs := make([]*sarama.ProducerMessage, n)
-	for i := range msgs {
-		msgs[i] = &sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(values[i]), Value: sarama.StringEncoder(values[i])}
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for _, m := range msgs {
-			p.Send(m, ack)
-		}
-	})
+	st := sendKeyed(p, n)
 	// Restart once some records are through and others are on their way.
-	for range n / 4 {
-		<-ack.done
-	}
+	st.acked(n / 4)
 	b.Close()
-	b = startBroker(t, BrokerOptions{Listen: addr, DataDir: dir})
-	wg.Wait()
-	if err := p.Close(testContext(t, 60*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	ack.check(t, msgs)
-	if len(ack.errs) > 0 {
-		t.Fatalf("%d records failed, first: %v", len(ack.errs), ack.errs[0])
-	}
-	got := consumeAll(t, c, "t")
-	seen := make(map[string]int, n)
-	last := map[int32]int{0: -1, 1: -1}
-	for _, v := range got {
-		seen[v]++
-		var i int
-		fmt.Sscanf(v, "r%d", &i)
-		part := KeyPartition([]byte(v), 2)
-		if i < last[part] {
-			t.Fatalf("partition %d: %s after r%d", part, v, last[part])
-		}
-		last[part] = i
-	}
-	for _, v := range values {
-		if seen[v] != 1 {
-			t.Fatalf("%s is in the topic %d times", v, seen[v])
-		}
-	}
-	if len(got) != n {
-		t.Fatalf("the topic holds %d records, want %d", len(got), n)
-	}
+	startBroker(t, BrokerOptions{Listen: addr, DataDir: dir})
+	st.check(t, p, c, 2)
 }
 
 // TestProducerSendBlocksWhileTheBufferIsFull: with the broker gone, Send
@@ -263,56 +222,18 @@ func TestProducerFollowsMovingLeaders(t *testing.T) {
 	p := newProducer(t, c)
 
 	const n = 30000
-	values := numbered("r", n)
-	ack := newCountingAck(n)
-	msgs := make([]*sarama.ProducerMessage, n)
-	for i := range msgs {
-		msgs[i] = &sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(values[i]), Value: sarama.StringEncoder(values[i])}
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for _, m := range msgs {
-			p.Send(m, ack)
-		}
-	})
+	st := sendKeyed(p, n)
 	// Three times, once a further sixth of the records is acknowledged,
 	// move every partition's leader to the next broker.
 	for range 3 {
-		for range n / 6 {
-			<-ack.done
-		}
+		st.acked(n / 6)
 		for part := range int32(parts) {
 			if err := cl.MoveTopicPartition("t", part, (cl.LeaderFor("t", part)+1)%3); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	wg.Wait()
-	if err := p.Close(testContext(t, 60*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	ack.check(t, msgs)
-	if len(ack.errs) > 0 {
-		t.Fatalf("%d records failed, first: %v", len(ack.errs), ack.errs[0])
-	}
-	got := consumeAll(t, c, "t")
-	seen := make(map[string]int, n)
-	last := map[int32]int{}
-	for _, v := range got {
-		seen[v]++
-		var i int
-		fmt.Sscanf(v, "r%d", &i)
-		part := KeyPartition([]byte(v), parts)
-		if prev, ok := last[part]; ok && i < prev {
-			t.Fatalf("partition %d: %s after r%d", part, v, prev)
-		}
-		last[part] = i
-	}
-	for _, v := range values {
-		if seen[v] != 1 {
-			t.Fatalf("%s is in the topic %d times", v, seen[v])
-		}
-	}
+	st.check(t, p, c, parts)
 }
 
 // TestProducerSpreadsOverAddedPartitions: partitions added to a topic the
@@ -351,6 +272,68 @@ func TestProducerSpreadsOverAddedPartitions(t *testing.T) {
 	for send().Partition != 2 {
 		if time.Now().After(deadline) {
 			t.Fatal("records still go to partition 0 of 3, 20 s after the partitions were added")
+		}
+	}
+}
+
+// keyedStream is n records for topic "t", each with key and value "r<i>",
+// sent from another goroutine.
+type keyedStream struct {
+	values []string
+	msgs   []*sarama.ProducerMessage
+	ack    *countingAck
+	sent   sync.WaitGroup
+}
+
+func sendKeyed(p *Producer, n int) *keyedStream {
+	s := &keyedStream{values: numbered("r", n), msgs: make([]*sarama.ProducerMessage, n), ack: newCountingAck(n)}
+	for i, v := range s.values {
+		s.msgs[i] = &sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(v), Value: sarama.StringEncoder(v)}
+	}
+	s.sent.Go(func() {
+		for _, m := range s.msgs {
+			p.Send(m, s.ack)
+		}
+	})
+	return s
+}
+
+// acked waits for n more acks.
+func (s *keyedStream) acked(n int) {
+	for range n {
+		<-s.ack.done
+	}
+}
+
+// check closes p once everything is sent and checks that every record was
+// acknowledged without error and is in topic "t" (parts partitions) once,
+// in order within its partition.
+func (s *keyedStream) check(t *testing.T, p *Producer, c sarama.Client, parts int32) {
+	t.Helper()
+	s.sent.Wait()
+	if err := p.Close(testContext(t, 60*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s.ack.check(t, s.msgs)
+	if len(s.ack.errs) > 0 {
+		t.Fatalf("%d records failed, first: %v", len(s.ack.errs), s.ack.errs[0])
+	}
+	got := consumeAll(t, c, "t")
+	seen := make(map[string]int, len(s.values))
+	last := map[int32]int{}
+	for _, v := range got {
+		seen[v]++
+		var i int
+		fmt.Sscanf(v, "r%d", &i)
+		part := KeyPartition([]byte(v), parts)
+		if prev, ok := last[part]; ok && i < prev {
+			t.Fatalf("partition %d: %s after r%d", part, v, prev)
+		}
+		last[part] = i
+	}
+	for _, v := range s.values {
+		if seen[v] != 1 {
+			t.Fatalf("%s is in the topic %d times", v, seen[v])
 		}
 	}
 }

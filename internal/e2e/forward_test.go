@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/wasmhost/wasmhost/internal/testutil"
 	"github.com/wasmhost/wasmhost/kafka"
 )
 
@@ -22,22 +20,7 @@ func TestForwardCopiesEveryRecord(t *testing.T) {
 func testForwardCopies(t *testing.T, guarantee string) {
 	b := startBroker(t, "")
 	createTopics(t, b.Addr(), 4, "in", "out")
-	dir := t.TempDir()
-	path := writeFile(t, filepath.Join(dir, "wasmhost.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
-name = "copy"
-plugin = "forward"
-topics = ["in"]
-consumers = 2
-guarantee = %q
-produce_topics = ["out"]
-config = { to = "out" }
-`, b.Addr(), pluginsDir(t, "forward"), testutil.CacheDir(t), guarantee))
+	path := copyConfig(t, b.Addr(), fmt.Sprintf("consumers = 2\nguarantee = %q\nproduce_topics = [\"out\"]\n", guarantee))
 	d := runInProcess(t, path)
 
 	const n = 5000

@@ -297,3 +297,30 @@ dead_letter_topic = "dlq"
 	d.stop()
 	return out, dead
 }
+
+// daemonConfig writes the config of a daemon on the broker at addr with
+// plugins from dir (and the shared compilation cache); body holds the rest
+// (TOML: pipelines, sources, ...).
+func daemonConfig(t testing.TB, addr, dir, body string) string {
+	t.Helper()
+	return writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
+[kafka]
+brokers = [%q]
+[plugins]
+dir = %q
+cache_dir = %q
+%s`, addr, dir, testutil.CacheDir(t), body))
+}
+
+// copyConfig writes the config of a daemon on the broker at addr with one
+// pipeline, "copy", running the forward plugin from "in" to "out";
+// pipeline adds keys (TOML lines) to that pipeline.
+func copyConfig(t *testing.T, addr, pipeline string) string {
+	t.Helper()
+	return daemonConfig(t, addr, pluginsDir(t, "forward"), `[[pipelines]]
+name = "copy"
+plugin = "forward"
+topics = ["in"]
+config = { to = "out" }
+`+pipeline)
+}

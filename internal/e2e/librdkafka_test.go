@@ -13,7 +13,6 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/wasmhost/wasmhost/internal/testutil"
 	"github.com/wasmhost/wasmhost/internal/verify"
 )
 
@@ -60,18 +59,7 @@ func readWithLibrdkafka(t *testing.T, addr, topic string, readCommitted bool) []
 func TestOutputReadByLibrdkafka(t *testing.T) {
 	b := startBroker(t, "")
 	createTopics(t, b.Addr(), 4, "in", "out")
-	path := writeFile(t, filepath.Join(t.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
-name = "copy"
-plugin = "forward"
-topics = ["in"]
-config = { to = "out" }
-`, b.Addr(), pluginsDir(t, "forward"), testutil.CacheDir(t)))
+	path := copyConfig(t, b.Addr(), "")
 	const n = 20000
 	produceN(t, b.Addr(), "in", 0, n)
 	d := startDaemon(t, path)

@@ -68,13 +68,7 @@ func testPoison(t *testing.T, policy, guarantee string) {
 	if policy == "dead-letter" {
 		dlq = `dead_letter_topic = "dlq"`
 	}
-	path := writeFile(t, filepath.Join(t.TempDir(), "c.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
+	path := daemonConfig(t, b.Addr(), t.TempDir(), fmt.Sprintf(`[[pipelines]]
 name = "poison"
 plugin = %q
 topics = ["in"]
@@ -87,7 +81,7 @@ policy = %q
 retries = 2
 backoff = "10ms"
 %s
-`, b.Addr(), t.TempDir(), testutil.CacheDir(t), testutil.BuildPlugin(t, "host/testdata/plugins/hostile"), guarantee, policy, dlq))
+`, testutil.BuildPlugin(t, "host/testdata/plugins/hostile"), guarantee, policy, dlq))
 	d := runInProcess(t, path)
 	producePoison(t, b.Addr())
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/wasmhost/wasmhost/internal/config"
 	"github.com/wasmhost/wasmhost/internal/daemon"
-	"github.com/wasmhost/wasmhost/internal/testutil"
 	"github.com/wasmhost/wasmhost/internal/verify"
 )
 
@@ -95,19 +93,13 @@ func BenchmarkPluginSwap(b *testing.B) {
 	dir := b.TempDir()
 	plugin := filepath.Join(dir, "tag.wasm")
 	writeFile(b, plugin, string(a))
-	cfgPath := writeFile(b, filepath.Join(b.TempDir(), "wasmhost.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
+	cfgPath := daemonConfig(b, br.Addr(), dir, `[[pipelines]]
 name = "copy"
 plugin = "tag"
 topics = ["in"]
 produce_topics = ["out"]
 config = { to = "out" }
-`, br.Addr(), dir, testutil.CacheDir(b)))
+`)
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		b.Fatal(err)

@@ -97,21 +97,7 @@ func (d *daemonProc) stop(t *testing.T) int {
 func TestSIGTERMLosesNothing(t *testing.T) {
 	b := startBroker(t, "")
 	createTopics(t, b.Addr(), 4, "in", "out")
-	dir := t.TempDir()
-	cfgPath := writeFile(t, filepath.Join(dir, "wasmhost.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
-name = "copy"
-plugin = "forward"
-topics = ["in"]
-batch_size = 64
-config = { to = "out" }
-`, b.Addr(), pluginsDir(t, "forward"), testutil.CacheDir(t)))
-
+	cfgPath := copyConfig(t, b.Addr(), "batch_size = 64\n")
 	const n = 20000
 	produceN(t, b.Addr(), "in", 0, n)
 	d := startDaemon(t, cfgPath)

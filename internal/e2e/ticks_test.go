@@ -3,13 +3,10 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
-
-	"github.com/wasmhost/wasmhost/internal/testutil"
 )
 
 // TestPipelineTicksItsPlugin runs the counter example in a pipeline with
@@ -22,20 +19,14 @@ func TestPipelineTicksItsPlugin(t *testing.T) {
 	createTopics(t, b.Addr(), 1, "counts")
 	dir := t.TempDir()
 	addPlugin(t, dir, "counter", "examples/counter")
-	path := writeFile(t, filepath.Join(dir, "wasmhost.toml"), fmt.Sprintf(`
-[kafka]
-brokers = [%q]
-[plugins]
-dir = %q
-cache_dir = %q
-[[pipelines]]
+	path := daemonConfig(t, b.Addr(), dir, `[[pipelines]]
 name = "count"
 plugin = "counter"
 topics = ["in"]
 tick_interval = "200ms"
 produce_topics = ["counts"]
 config = { to = "counts" }
-`, b.Addr(), dir, testutil.CacheDir(t)))
+`)
 	d := runInProcess(t, path)
 
 	want := map[string]int{"web-1": 30, "web-2": 20, "db-1": 7}

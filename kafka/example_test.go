@@ -68,5 +68,5 @@ func Example() {
 	// Output:
 	// orders: created (3 partitions, replication factor 1)
 	// orders: delivered
-	// {Sent:1 Acked:1 Failed:0}
+	// {Sent:1 Acked:1 Failed:0 Retried:0}
 }

@@ -62,6 +62,11 @@ func TestProducerKeepsOrderAcrossRetries(t *testing.T) {
 	if fault.Hits() != 4 {
 		t.Fatalf("the faults answered %d requests, want 4", fault.Hits())
 	}
+	// The first batch was sent five times: four retries of at least one
+	// record, the last two of them answered as duplicates.
+	if s := p.Stats(); s.Retried < 4 || s.Acked != uint64(len(values)) {
+		t.Fatalf("Stats = %+v, want 4 retries or more and every record acked", s)
+	}
 	for i, m := range msgs {
 		if m.Offset != int64(i) && m.Offset != -1 { // -1: a duplicate, offset not told
 			t.Fatalf("record %d acknowledged at offset %d", i, m.Offset)

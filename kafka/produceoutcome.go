@@ -76,6 +76,7 @@ func (l *loop) retry(b *batch, err error) {
 		backoff = f(b.attempts, p.conf.Producer.Retry.Max)
 	}
 	b.due = time.Now().Add(backoff)
+	p.retried.Add(uint64(len(b.recs)))
 	p.log.Debug().Err(err).Str("topic", b.part.topic).Int32("partition", b.part.partition).
 		Int("records", len(b.recs)).Int("attempt", b.attempts).Dur("retry_in", backoff).Msg("produce failed, retrying")
 	// Leadership may have moved: have the router refresh the metadata

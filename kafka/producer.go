@@ -42,6 +42,10 @@ type ProducerStats struct {
 	Sent   uint64 // given to Send
 	Acked  uint64 // delivered
 	Failed uint64 // failed, including records given to Send after Close
+	// Retried counts records sent again after a retriable error or a
+	// lost connection (a record retried twice counts twice). It stays 0
+	// while the brokers are healthy.
+	Retried uint64
 }
 
 // maxBuffered bounds the bytes of records given to Send and not yet in a
@@ -81,7 +85,7 @@ type Producer struct {
 	route   chan struct{} // cap 1: something for the router
 	drained chan struct{} // closed when the loop ends
 
-	sent, acked, failed atomic.Uint64
+	sent, acked, failed, retried atomic.Uint64
 }
 
 // topicRoute is what Send knows of a topic: how to pick a partition and each
@@ -230,7 +234,7 @@ func (p *Producer) Stats() ProducerStats {
 	// Read the outcomes before Sent so that a concurrent Send can only
 	// make in-flight look larger, never negative.
 	acked, failed := p.acked.Load(), p.failed.Load()
-	return ProducerStats{Sent: p.sent.Load(), Acked: acked, Failed: failed}
+	return ProducerStats{Sent: p.sent.Load(), Acked: acked, Failed: failed, Retried: p.retried.Load()}
 }
 
 // Close stops accepting records and waits, at most until ctx is done, for

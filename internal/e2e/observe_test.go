@@ -105,6 +105,7 @@ produce_topics = ["users"]
 		"wasmhost_producer_records_delivered_total": n, // the copies and the dead letters
 		"wasmhost_producer_records_sent_total":      n,
 		"wasmhost_producer_delivery_errors_total":   0,
+		"wasmhost_producer_records_retried_total":   0,
 		"wasmhost_producer_records_in_flight":       0,
 		"wasmhost_ready":                            1,
 	}

@@ -91,6 +91,8 @@ var (
 		"Records the brokers acknowledged.", nil, nil)
 	descProdErrors = prometheus.NewDesc("wasmhost_producer_delivery_errors_total",
 		"Deliveries that failed after the producer's retries (the records are sent again or, at shutdown, consumed again after a restart).", nil, nil)
+	descProdRetried = prometheus.NewDesc("wasmhost_producer_records_retried_total",
+		"Records sent again after a retriable broker error or a lost connection; a record retried twice counts twice.", nil, nil)
 	descProdInFlight = prometheus.NewDesc("wasmhost_producer_records_in_flight",
 		"Records sent and not yet acknowledged or failed.", nil, nil)
 
@@ -109,7 +111,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descSkipped, descTraps, descTimeouts, descTxnCommitted, descTxnAborted,
 		descStateWrites, descStateRestores, descStateRestored, descStateRestoreSeconds, descStateKeys, descStateBytes, descCallSeconds, descBatchRecords, descMemory, descPartitions,
 		descHalted, descMembers, descLag, descProcessedLag, descTicks, descTickFailures, descLogDropped, descLeaseHeld, descProdSent, descProdDelivered,
-		descProdErrors, descProdInFlight, descReloads, descConfigReloads,
+		descProdErrors, descProdRetried, descProdInFlight, descReloads, descConfigReloads,
 	} {
 		ch <- d
 	}
@@ -176,6 +178,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descProdSent, s.Producer.Sent)
 	counter(descProdDelivered, s.Producer.Delivered)
 	counter(descProdErrors, s.Producer.Failed)
+	counter(descProdRetried, s.Producer.Retried)
 	gauge(descProdInFlight, float64(s.Producer.InFlight))
 	counter(descConfigReloads, s.ConfigReloads.Applied, "applied")
 	counter(descConfigReloads, s.ConfigReloads.Rejected, "rejected")

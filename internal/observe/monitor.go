@@ -167,6 +167,7 @@ type ProducerStatus struct {
 	Delivered uint64 `json:"delivered"`
 	Failed    uint64 `json:"failed"`
 	InFlight  uint64 `json:"in_flight"`
+	Retried   uint64 `json:"retried"`
 }
 
 // maxErrors bounds Status.Errors.
@@ -200,7 +201,7 @@ func (m *Monitor) Status() Status {
 	if prod != nil {
 		ps := prod.Stats()
 		s.Producer = ProducerStatus{Sent: ps.Sent, Delivered: ps.Acked, Failed: ps.Failed,
-			InFlight: ps.Sent - min(ps.Sent, ps.Acked+ps.Failed)}
+			InFlight: ps.Sent - min(ps.Sent, ps.Acked+ps.Failed), Retried: ps.Retried}
 	}
 	for _, p := range pipes {
 		ps := p.Status()

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -33,6 +34,9 @@ import (
 type partQueue struct {
 	topic     string
 	partition int32
+
+	// Set by the router: nil while the partition has no leader.
+	leader atomic.Pointer[sarama.Broker]
 
 	// Guarded by Producer.mu.
 	buf    []queued
@@ -203,7 +207,7 @@ func (l *loop) send(now time.Time) (next time.Time) {
 			continue
 		}
 		kept = append(kept, pq)
-		broker, err := p.client.Leader(pq.topic, pq.partition)
+		broker, err := l.leader(pq)
 		if err != nil {
 			b := pq.batch
 			if b == nil {
@@ -224,6 +228,18 @@ func (l *loop) send(now time.Time) (next time.Time) {
 		l.sendTo(broker, pqs)
 	}
 	return next
+}
+
+// leader is pq's leader as the router last saw it, connected (again, if
+// the loop dropped the connection after an error: Open is a no-op on an
+// open broker and connects in the background otherwise).
+func (l *loop) leader(pq *partQueue) (*sarama.Broker, error) {
+	b := pq.leader.Load()
+	if b == nil {
+		return nil, sarama.ErrLeaderNotAvailable
+	}
+	_ = b.Open(l.p.conf)
+	return b, nil
 }
 
 // hasRecords reports whether pq has queued records.

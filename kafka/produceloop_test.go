@@ -342,3 +342,98 @@ func (s *keyedStream) check(t *testing.T, p *Producer, c sarama.Client, parts in
 		}
 	}
 }
+
+// TestProducerKeepsSendingWhileAPartitionHasNoLeader: partition b/0
+// loses its leader while a record of it is being retried: the metadata
+// says LEADER_NOT_AVAILABLE for it, and produce requests for it are refused
+// with NOT_LEADER_FOR_PARTITION. sarama's Leader("b", 0) then refreshes the
+// metadata, retrying, for seconds each time it is asked; that must not hold
+// up topic a, whose records go on being acknowledged one after another
+// (when the loop looked leaders up itself, the 200 took over 20 s).
+func TestProducerKeepsSendingWhileAPartitionHasNoLeader(t *testing.T) {
+	b := startBroker(t, BrokerOptions{})
+	c := connect(t, ClientOptions{Brokers: []string{b.Addr()}})
+	mustCreate(t, c, "a", 1)
+	mustCreate(t, c, "b", 1)
+	// b's record is due again every millisecond ...
+	c.Config().Producer.Retry.Max = 1 << 30
+	c.Config().Producer.Retry.Backoff = time.Millisecond
+	// ... and a leader lookup that finds none blocks for up to 20 metadata
+	// retries, 250 ms apart (sarama cuts them short when another refresh
+	// has just answered).
+	c.Config().Metadata.Retry.Max = 20
+	p := newProducer(t, c)
+	sendOne := func(topic, v string) *countingAck {
+		ack := newCountingAck(1)
+		p.Send(&sarama.ProducerMessage{Topic: topic, Value: sarama.StringEncoder(v)}, ack)
+		return ack
+	}
+	for _, topic := range []string{"a", "b"} { // both routed, leaders known
+		ack := sendOne(topic, "first")
+		<-ack.done
+		if len(ack.errs) > 0 {
+			t.Fatal(ack.errs[0])
+		}
+	}
+	var leaderless atomic.Bool
+	leaderless.Store(true)
+	var refused atomic.Int32
+	host, port, _ := strings.Cut(b.Addr(), ":")
+	var portN int32
+	fmt.Sscan(port, &portN)
+	b.cluster.ControlKey(int16(kmsg.Metadata), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		b.cluster.KeepControl()
+		if !leaderless.Load() {
+			return nil, nil, false
+		}
+		refused.Add(1)
+		req := kr.(*kmsg.MetadataRequest)
+		resp := req.ResponseKind().(*kmsg.MetadataResponse)
+		resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: 0, Host: host, Port: portN}}
+		resp.ControllerID = 0
+		for _, name := range []string{"a", "b"} {
+			tp := kmsg.NewMetadataResponseTopic()
+			tp.Topic = &name
+			pp := kmsg.NewMetadataResponseTopicPartition()
+			pp.Leader, pp.Replicas, pp.ISR = 0, []int32{0}, []int32{0}
+			if name == "b" {
+				pp.ErrorCode, pp.Leader = kerr.LeaderNotAvailable.Code, -1
+			}
+			tp.Partitions = append(tp.Partitions, pp)
+			resp.Topics = append(resp.Topics, tp)
+		}
+		return resp, nil, true
+	})
+	produceFault := b.cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "b", Err: kerr.NotLeaderForPartition, Count: -1})
+	t.Cleanup(func() { // before the producer's Close, should the test fail
+		leaderless.Store(false)
+		produceFault.Remove()
+	})
+	stuck := sendOne("b", "stuck")
+	// Once the metadata has been refused, the client has no leader for b.
+	for refused.Load() < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	deadline := time.After(20 * time.Second)
+	for i := range 200 {
+		ack := sendOne("a", fmt.Sprint(i))
+		select {
+		case <-ack.done:
+		case <-deadline:
+			t.Fatalf("only %d of 200 records of topic a acknowledged in 20 s while b has no leader", i)
+		}
+		if len(ack.errs) > 0 {
+			t.Fatal(ack.errs[0])
+		}
+	}
+	leaderless.Store(false)
+	produceFault.Remove()
+	select {
+	case <-stuck.done:
+		if len(stuck.errs) > 0 {
+			t.Fatalf("b's record once its leader was back: %v", stuck.errs[0])
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("b's record not delivered 30 s after its leader came back")
+	}
+}

@@ -73,15 +73,32 @@ func (p *Producer) router(loopDone <-chan struct{}) {
 			}
 			counts[topic] = len(parts)
 		}
-		p.applyRoutes(n, counts, errs)
+		p.applyRoutes(n, counts, p.leaders(counts), errs)
 		poke(p.wake)
 	}
 }
 
+// leaders looks up the leader of each partition of the topics in counts.
+// Here, not in the loop: sarama's Leader refreshes the metadata, retrying,
+// when it has no leader for a partition, which would hold up every other
+// partition's requests (nil where there is no leader now).
+func (p *Producer) leaders(counts map[string]int) map[string][]*sarama.Broker {
+	out := make(map[string][]*sarama.Broker, len(counts))
+	for topic, n := range counts {
+		bs := make([]*sarama.Broker, n)
+		for i := range bs {
+			bs[i], _ = p.client.Leader(topic, int32(i))
+		}
+		out[topic] = bs
+	}
+	return out
+}
+
 // applyRoutes gives topics their partition queues (or more of them, when a
-// topic has grown) and moves the first n records waiting for a route to
-// their partitions' queues, failing those whose topic could not be found.
-func (p *Producer) applyRoutes(n int, counts map[string]int, errs map[string]error) {
+// topic has grown) and their leaders, and moves the first n records waiting
+// for a route to their partitions' queues, failing those whose topic could
+// not be found.
+func (p *Producer) applyRoutes(n int, counts map[string]int, leaders map[string][]*sarama.Broker, errs map[string]error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for topic, count := range counts {
@@ -94,6 +111,9 @@ func (p *Producer) applyRoutes(n int, counts map[string]int, errs map[string]err
 		}
 		for i := len(t.parts); i < count; i++ {
 			t.parts = append(t.parts, &partQueue{topic: topic, partition: int32(i)})
+		}
+		for i, b := range leaders[topic] {
+			t.parts[i].leader.Store(b)
 		}
 	}
 	for _, q := range p.routing[:n] {

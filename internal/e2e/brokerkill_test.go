@@ -41,6 +41,7 @@ func TestBrokerKill9(t *testing.T) {
 			t.Logf("seed %d", seed)
 			b := startBrokerProc(t, freePort(t), t.TempDir())
 			s := newStreamParts(t, b.addr, g, 8)
+			s.brokerKilled = true
 			ds := []*daemonProc{startDaemon(t, s.cfg), startDaemon(t, s.cfg)}
 			for i := range brokerKills {
 				before := highWater(t, b.addr, "out")

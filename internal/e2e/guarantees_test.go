@@ -87,6 +87,9 @@ type stream struct {
 	done    chan error
 	cancel  context.CancelFunc
 	daemons []*daemonProc // those finish stopped, for check to read
+	// brokerKilled: the broker was killed with SIGKILL during the stream
+	// (see crossCheck).
+	brokerKilled bool
 }
 
 // newStream creates the topics and a daemon config for guarantee, and

@@ -32,6 +32,9 @@ while left:
         sys.exit("read_topic: no record nor end of partition in 30 s; left: %s" % sorted(left))
     if m.error():
         if m.error().code() == -191:  # _PARTITION_EOF
+            if m.partition() in left:
+                lo, hi = c.get_watermark_offsets(TopicPartition(topic, m.partition()), timeout=10)
+                print("read_topic: partition %d: end at offset %d, high water %d" % (m.partition(), m.offset(), hi), file=sys.stderr)
             left.discard(m.partition())
             continue
         raise KafkaException(m.error())

@@ -91,15 +91,6 @@ func (l *loop) recordBatch(recs []queued, seq int32) *sarama.RecordBatch {
 	return rb
 }
 
-// batchBytes is b's size in a request.
-func batchBytes(b *batch) int {
-	n := batchOverhead
-	for _, q := range b.recs {
-		n += q.size
-	}
-	return n
-}
-
 // produceVersion is the newest produce request version, among those that
 // carry record batches, that a cluster of version v understands.
 func produceVersion(v sarama.KafkaVersion) int16 {

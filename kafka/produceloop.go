@@ -52,11 +52,14 @@ type partQueue struct {
 
 // batch is one record batch of one partition.
 type batch struct {
-	part     *partQueue
-	recs     []queued
-	rb       *sarama.RecordBatch // built once, sent again unchanged on retries
-	attempts int                 // failed sends so far
-	due      time.Time           // not sent again before
+	part  *partQueue
+	recs  []queued
+	bytes int // its size in a request
+	// rb is built by stamp when the batch is first sent, and sent again
+	// unchanged on retries; nil again when it must be stamped anew.
+	rb       *sarama.RecordBatch
+	attempts int       // failed sends so far
+	due      time.Time // not sent again before
 	inflight bool
 }
 
@@ -250,7 +253,7 @@ func (l *loop) hasRecords(pq *partQueue) bool {
 }
 
 // take moves pq's queued records, up to one batch's worth, into a new
-// batch stamped with the producer id and pq's next sequence numbers.
+// batch; sendTo stamps it.
 func (l *loop) take(pq *partQueue) *batch {
 	p := l.p
 	limit := p.conf.Producer.MaxMessageBytes - batchOverhead
@@ -271,16 +274,21 @@ func (l *loop) take(pq *partQueue) *batch {
 	p.buffered -= size
 	p.space.Broadcast()
 	p.mu.Unlock()
+	pq.batch = &batch{part: pq, recs: recs, bytes: batchOverhead + size}
+	return pq.batch
+}
 
+// stamp builds b's record batch under the producer id, with pq's next
+// sequence numbers (from 0 under a producer id pq has not used yet).
+func (l *loop) stamp(b *batch) {
+	pq := b.part
 	if pq.pidGen != l.pidGen {
 		pq.pidGen, pq.seq = l.pidGen, 0
 	}
-	b := &batch{part: pq, recs: recs, rb: l.recordBatch(recs, pq.seq)}
+	b.rb = l.recordBatch(b.recs, pq.seq)
 	if l.pid >= 0 {
-		pq.seq = nextSeq(pq.seq, n)
+		pq.seq = nextSeq(pq.seq, len(b.recs))
 	}
-	pq.batch = b
-	return b
 }
 
 // sendTo sends one request to broker with a batch of each of pqs.
@@ -302,17 +310,10 @@ func (l *loop) sendTo(broker *sarama.Broker, pqs []*partQueue) {
 			b = l.take(pq)
 		}
 		if b.rb == nil {
-			// Stamp again, under the new producer id.
-			if pq.pidGen != l.pidGen {
-				pq.pidGen, pq.seq = l.pidGen, 0
-			}
-			b.rb = l.recordBatch(b.recs, pq.seq)
-			if l.pid >= 0 {
-				pq.seq = nextSeq(pq.seq, len(b.recs))
-			}
+			l.stamp(b)
 		}
 		b.inflight = true
-		bytes += batchBytes(b)
+		bytes += b.bytes
 		pr.AddBatch(pq.topic, pq.partition, b.rb)
 		req.batches = append(req.batches, b)
 	}

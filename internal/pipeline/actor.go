@@ -280,31 +280,26 @@ func (a *actor) collect() bool {
 	}
 	defer a.timer.Stop()
 	for len(a.msgs) < cap(a.msgs) && size < limit {
-		// What the channel already holds needs no select: a plain
-		// receive costs a fraction of a three-way one, per record.
-		for len(msgs) > 0 && len(a.msgs) < cap(a.msgs) && size < limit {
-			m, ok := <-msgs
-			if !ok {
+		var m *sarama.ConsumerMessage
+		ok := true
+		if len(msgs) > 0 {
+			// What the channel already holds needs no select: a plain
+			// receive costs a fraction of a three-way one, per record.
+			m, ok = <-msgs
+		} else {
+			select {
+			case m, ok = <-msgs:
+			case <-a.timer.C:
+				return true
+			case <-done:
 				return false
 			}
-			a.msgs = append(a.msgs, m)
-			size += messageBytes(m)
 		}
-		if len(a.msgs) == cap(a.msgs) || size >= limit {
-			break
-		}
-		select {
-		case m, ok := <-msgs:
-			if !ok {
-				return false
-			}
-			a.msgs = append(a.msgs, m)
-			size += messageBytes(m)
-		case <-a.timer.C:
-			return true
-		case <-done:
+		if !ok {
 			return false
 		}
+		a.msgs = append(a.msgs, m)
+		size += messageBytes(m)
 	}
 	return true
 }
